@@ -1,0 +1,41 @@
+# Every target creates its own virtual environment: nothing relies on what happens to be installed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check bench serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## harvest the embedded emulator's 12,000 locations to locations.ndjson
+	$(BIN)/paren-async demo
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check paren_async tests benchmarks
+	$(BIN)/ruff format --check paren_async tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: test lint typecheck
+
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
+	touch $(VENV)/.bench
+
+bench: $(VENV)/.bench  ## reproduce benchmarks/RESULTS.md
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+serve: $(STAMP)
+	$(BIN)/paren-async serve
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache locations.ndjson

@@ -1,0 +1,205 @@
+"""Frozen option values, their defaults, and the "not given" sentinel.
+
+Not given is not disabled: an option left out inherits the client's value, ``None`` switches the
+feature off, and ``0`` is never a magic "off".
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import math
+import os
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from ._exceptions import UsageError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "NOT_GIVEN",
+    "Credentials",
+    "NotGiven",
+    "RetryPolicy",
+    "Timeout",
+]
+
+DEFAULT_BASE_URL: Final = "https://api.paren.app"
+DEFAULT_CONCURRENCY: Final = 8
+DEFAULT_PAGE_SIZE: Final = 100
+MAX_PAGE_SIZE: Final = 100
+#: Upper bound for ``concurrency``: past ~32 pages in flight decoding saturates a core anyway.
+MAX_CONCURRENCY: Final = 64
+
+ENV_API_KEY: Final = "PAREN_API_KEY"
+ENV_API_SECRET: Final = "PAREN_API_SECRET"
+ENV_BASE_URL: Final = "PAREN_BASE_URL"
+
+
+class NotGiven(enum.Enum):
+    """Type of :data:`NOT_GIVEN`: an argument left out, which inherits the client's setting."""
+
+    NOT_GIVEN = enum.auto()
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
+
+
+def _check_positive(name: str, value: float | None, *, allow_none: bool = True) -> None:
+    if value is None:
+        if not allow_none:
+            raise UsageError(f"{name} must be a number, not None")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{name} must be a number, got {type(value).__name__}")
+    if not (value > 0 and math.isfinite(value)):
+        raise UsageError(f"{name} must be a positive finite number of seconds, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Per-attempt time limits, in seconds; ``None`` means no limit for that phase.
+
+    ``attempt`` bounds one whole request attempt (connect, send, read the full body). Time spent
+    waiting for one of the client's own concurrency slots is not counted: it is not the server's
+    fault. ``connect`` bounds establishing a connection; ``read`` bounds silence between bytes.
+    """
+
+    attempt: float | None = 60.0
+    connect: float | None = 10.0
+    read: float | None = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("attempt", "connect", "read"):
+            _check_positive(f"Timeout.{name}", getattr(self, name))
+
+    @classmethod
+    def coerce(cls, value: float | Timeout | None) -> Timeout:
+        """Accept the forms users write: a number (per attempt), a ``Timeout``, or ``None``."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(attempt=None, connect=None, read=None)
+        _check_positive("timeout", value, allow_none=False)
+        return cls(attempt=float(value), connect=min(float(value), 10.0), read=float(value))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to wait before repeating a failed GET.
+
+    Retried: connection errors, timeouts, 429 and 500/502/503/504. Never retried: 400, 401, 403,
+    404 and undecodable bodies. Delays grow exponentially from ``base_delay`` up to ``max_delay``
+    with full jitter; a server's ``Retry-After`` is honoured up to ``max_retry_after``. Retrying
+    stops after ``max_attempts`` attempts or once ``budget`` seconds have passed since the first.
+    """
+
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 10.0
+    max_retry_after: float = 60.0
+    budget: float | None = 120.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise UsageError("RetryPolicy.max_attempts must be an int")
+        if self.max_attempts < 1:
+            raise UsageError(f"RetryPolicy.max_attempts must be >= 1, got {self.max_attempts}")
+        for name in ("base_delay", "max_delay", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise UsageError(f"RetryPolicy.{name} must be a number >= 0, got {value!r}")
+        _check_positive("RetryPolicy.budget", self.budget)
+
+
+class Credentials:
+    """An API key and secret. The secret and the header built from it are never shown."""
+
+    __slots__ = ("_authorization", "api_key")
+
+    def __init__(self, api_key: str, api_secret: str) -> None:
+        for name, value in (("api_key", api_key), ("api_secret", api_secret)):
+            if not isinstance(value, str) or not value:
+                raise UsageError(f"{name} must be a non-empty string")
+        if ":" in api_key:
+            raise UsageError("api_key must not contain ':' (HTTP Basic separates key and secret)")
+        self.api_key = api_key
+        token = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode("ascii")
+        self._authorization = f"Basic {token}"
+
+    @property
+    def authorization(self) -> str:
+        """The ``Authorization`` header value. Handle with care: it contains the secret."""
+        return self._authorization
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key={self.api_key!r}, api_secret='***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Credentials) and other._authorization == self._authorization
+
+    def __hash__(self) -> int:
+        return hash(self._authorization)
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("Credentials cannot be pickled: the secret must not leave the process")
+
+    @classmethod
+    def resolve(cls, api_key: str | None, api_secret: str | None) -> Credentials | None:
+        """Arguments first, then ``PAREN_API_KEY`` / ``PAREN_API_SECRET``; None when unset."""
+        key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
+        secret = api_secret if api_secret is not None else os.environ.get(ENV_API_SECRET)
+        if not key and not secret:
+            return None
+        if not key or not secret:
+            missing = "api_key" if not key else "api_secret"
+            raise UsageError(
+                f"{missing} is missing: pass both api_key and api_secret "
+                f"(or set {ENV_API_KEY} and {ENV_API_SECRET})"
+            )
+        return cls(key, secret)
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """Argument first, then ``PAREN_BASE_URL``, then the default host; no trailing slash."""
+    url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"base_url must start with http:// or https://, got {url!r}")
+    return url.rstrip("/")
+
+
+def check_page_size(page_size: int) -> int:
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise UsageError(f"page_size must be an int, got {type(page_size).__name__}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise UsageError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+    return page_size
+
+
+def check_concurrency(concurrency: int) -> int:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise UsageError(f"concurrency must be an int, got {type(concurrency).__name__}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}")
+    return concurrency
+
+
+def check_non_negative(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise UsageError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+ApiFamily = Literal["metadata", "realtime"]

@@ -1,0 +1,185 @@
+"""The one error tree of paren-async.
+
+::
+
+    ParenError                      every error this library raises
+    ├── UsageError (ValueError)     the caller's mistake, found before anything is sent
+    │   └── ClientClosedError       the client was closed and refuses reuse
+    ├── TransportError              no usable HTTP response: connection refused/reset, TLS...
+    │   └── TimeoutError            ...or no response in time (also a builtin TimeoutError)
+    ├── DecodeError                 a response body that is not the JSON it should be
+    ├── PaginationError             the server broke the paging contract (e.g. ignores offset)
+    └── APIError                    the server answered with an error status or error envelope
+        ├── BadRequestError         400
+        ├── AuthenticationError     401, 403
+        ├── NotFoundError           404
+        ├── RateLimitError          429, with ``retry_after``
+        └── ServerError             5xx (whatever the body: envelope, HTML or empty)
+
+Every error raised by a request carries ``method`` and ``url`` (never credentials); every error
+raised from a walk also carries ``resume_offset``: pass it as ``offset=`` to continue the walk with
+nothing lost and nothing repeated.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "DecodeError",
+    "NotFoundError",
+    "PaginationError",
+    "ParenError",
+    "RateLimitError",
+    "ServerError",
+    "TimeoutError",
+    "TransportError",
+    "UsageError",
+    "error_for_status",
+]
+
+
+class ParenError(Exception):
+    """Base of every error raised by paren-async."""
+
+    #: HTTP method of the request that failed, when a request was involved.
+    method: str | None
+    #: URL of the request that failed, with its query; never contains credentials.
+    url: str | None
+    #: Offset from which the failed walk can be resumed (``locations(offset=...)``).
+    resume_offset: int | None
+    #: How many attempts were made before giving up (1 when not retried).
+    attempts: int
+
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+        self.resume_offset = None
+        self.attempts = 1
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.method and self.url:
+            parts.append(f"({self.method} {self.url})")
+        if self.attempts > 1:
+            parts.append(f"after {self.attempts} attempts")
+        if self.resume_offset is not None:
+            parts.append(f"[resume with offset={self.resume_offset}]")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class UsageError(ParenError, ValueError):
+    """The caller asked for something invalid; nothing was sent."""
+
+
+class ClientClosedError(UsageError):
+    """The client was closed; create a new one."""
+
+
+class TransportError(ParenError):
+    """No usable HTTP response arrived (connection refused or reset, TLS, truncated body)."""
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001 - mirrors the builtin
+    """No response arrived within the configured timeout."""
+
+
+class DecodeError(ParenError):
+    """The response body is not the JSON it should be (truncated, HTML, wrong types)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        status: int | None = None,
+        body_excerpt: str = "",
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status = status
+        #: The first few hundred characters of the body, for diagnosis.
+        self.body_excerpt = body_excerpt
+
+
+class PaginationError(ParenError):
+    """The server broke the paging contract, e.g. it returned the same page for two offsets."""
+
+
+class APIError(ParenError):
+    """The server answered with an error, as an HTTP status or as an error envelope."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        errors: Sequence[str] = (),
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        #: HTTP status, or the ``status_code`` of an error envelope that came with HTTP 200.
+        self.status = status
+        #: The ``errors`` list of the error envelope (empty when the body had none).
+        self.errors: tuple[str, ...] = tuple(errors)
+
+
+class BadRequestError(APIError):
+    """400: the server rejected the parameters."""
+
+
+class AuthenticationError(APIError):
+    """401 or 403: credentials missing, wrong or not allowed for this endpoint."""
+
+
+class NotFoundError(APIError):
+    """404: unknown path (check ``base_url``)."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 429,
+        errors: Sequence[str] = (),
+        method: str | None = None,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, errors=errors, method=method, url=url)
+        #: Seconds the server asked us to wait (``Retry-After``), if it said.
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the server or a proxy in front of it failed."""
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def error_for_status(status: int) -> type[APIError]:
+    """The most specific error class for an HTTP status (unknown 4xx: ``APIError``)."""
+    if status >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status, APIError)
