@@ -1,13 +1,12 @@
-"""Frozen option values, their defaults, and the "not given" sentinel.
+"""Frozen option values and their defaults, and the checks of caller-supplied values.
 
-Not given is not disabled: an option left out inherits the client's value, ``None`` switches the
-feature off, and ``0`` is never a magic "off".
+``None`` switches a feature off (``retry=None``, ``Timeout(read=None)``); ``0`` is never a magic
+"off"; a per-walk option left as ``None`` (``concurrency=None``) inherits the client's value.
 """
 
 from __future__ import annotations
 
 import base64
-import enum
 import math
 import os
 from dataclasses import dataclass
@@ -20,9 +19,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
-    "NOT_GIVEN",
     "Credentials",
-    "NotGiven",
     "RetryPolicy",
     "Timeout",
 ]
@@ -37,18 +34,6 @@ MAX_CONCURRENCY: Final = 64
 ENV_API_KEY: Final = "PAREN_API_KEY"
 ENV_API_SECRET: Final = "PAREN_API_SECRET"
 ENV_BASE_URL: Final = "PAREN_BASE_URL"
-
-
-class NotGiven(enum.Enum):
-    """Type of :data:`NOT_GIVEN`: an argument left out, which inherits the client's setting."""
-
-    NOT_GIVEN = enum.auto()
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 
 
 def _check_positive(name: str, value: float | None, *, allow_none: bool = True) -> None:

@@ -1,0 +1,304 @@
+"""``ParenClient``: lifecycle, the retried ``_send()``, and a few lines per endpoint."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import logging
+import random
+import time
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+import aiohttp
+import anyio
+import msgspec
+
+from ._config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_PAGE_SIZE,
+    Credentials,
+    RetryPolicy,
+    Timeout,
+    check_concurrency,
+    check_non_negative,
+    check_page_size,
+    resolve_base_url,
+)
+from ._exceptions import (
+    ClientClosedError,
+    ParenError,
+    ServerError,
+    TransportError,
+    UsageError,
+)
+from ._http import (
+    Envelope,
+    Request,
+    Response,
+    build_query,
+    build_request,
+    decipher_error,
+    decode_page,
+)
+from ._pagination import PageRequest, PageStream, Pager, WalkSpec
+from ._retry import retry_delay
+from ._statistics import ClientStatistics, Counters
+from ._transport import AiohttpTransport, Transport
+from .models import Location, Page, RealtimeLocation
+
+__all__ = ["ParenClient"]
+
+logger: Final = logging.getLogger("paren_async")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+METADATA_LOCATIONS: Final = "/metadata/v1/locations"
+REALTIME_LOCATIONS: Final = "/realtime/v1/locations"
+HEALTHCHECK: Final = "/healthcheck"
+
+
+class _IdOnly(msgspec.Struct, gc=False):
+    id: object = None
+
+
+# Built once: building a decoder compiles its type, which costs far more than one page.
+_LOCATIONS: Final = msgspec.json.Decoder(Envelope[Location], strict=False)
+_REALTIME: Final = msgspec.json.Decoder(Envelope[RealtimeLocation], strict=False)
+_RAW: Final = msgspec.json.Decoder(Envelope[msgspec.Raw])
+_ID_ONLY: Final = msgspec.json.Decoder(_IdOnly)
+
+
+class _State(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ParenClient:
+    """An asyncio client for the Paren API. Use it as ``async with ParenClient(...) as client``.
+
+    Credentials come from the arguments or ``PAREN_API_KEY`` / ``PAREN_API_SECRET``; without them
+    only ``healthcheck()`` works. ``session=`` borrows a caller's ``aiohttp.ClientSession``, which
+    the client then never closes; otherwise it creates one on first use and closes it in
+    ``aclose()``. A closed client refuses reuse.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        base_url: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout: float | Timeout | None = Timeout(),
+        retry: RetryPolicy | None = RetryPolicy(),
+        session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        if session is not None and transport is not None:
+            raise UsageError("pass session= or transport=, not both")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise UsageError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
+        self._credentials = Credentials.resolve(api_key, api_secret)
+        self._base_url = resolve_base_url(base_url)
+        self._concurrency = check_concurrency(concurrency)
+        self._timeout = Timeout.coerce(timeout)
+        self._retry = retry
+        self._transport: Transport = transport or AiohttpTransport(
+            session, pool_size=max(100, self._concurrency)
+        )
+        self._state = _State.OPEN
+        self._walks: weakref.WeakSet[PageStream[Any]] = weakref.WeakSet()
+        self._counters = Counters()
+        self._random = random.Random()
+
+    def __repr__(self) -> str:
+        key = self._credentials.api_key if self._credentials else None
+        return f"<ParenClient base_url={self._base_url!r} api_key={key!r} {self._state.value}>"
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    # -- lifecycle --
+
+    async def __aenter__(self) -> ParenClient:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancel every walk still in flight (without waiting for it) and release connections."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        for walk in list(self._walks):
+            walk.close()
+        await self._transport.aclose()
+
+    def _check_open(self) -> None:
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("this ParenClient is closed; create a new one")
+
+    def statistics(self) -> ClientStatistics:
+        """A snapshot of what this client has done so far."""
+        return self._counters.snapshot()
+
+    # -- endpoints --
+
+    async def healthcheck(self) -> bool:
+        """True when the API answers its healthcheck, False when it is down or unreachable.
+
+        Needs no credentials and makes one attempt: a liveness probe must be quick and honest.
+        Errors that mean the client is misconfigured (404, 401...) are raised, not hidden.
+        """
+        self._check_open()
+        request = build_request(self._base_url, HEALTHCHECK)
+        try:
+            response = await self._send_once(request)
+        except TransportError:
+            return False
+        if 200 <= response.status < 300:
+            return True
+        error = decipher_error(request, response, now=time.time())
+        if isinstance(error, ServerError):
+            return False
+        raise error
+
+    def locations(
+        self,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        offset: int = 0,
+        max_items: int | None = None,
+        concurrency: int | None = None,
+        **filters: str | int | float | bool | None,
+    ) -> Pager[Location]:
+        """Walk the Metadata API's locations; extra keyword arguments are query filters."""
+        return self._pager(
+            METADATA_LOCATIONS, _LOCATIONS, page_size, offset, max_items, concurrency, filters
+        )
+
+    def realtime_locations(
+        self,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        offset: int = 0,
+        max_items: int | None = None,
+        concurrency: int | None = None,
+        **filters: str | int | float | bool | None,
+    ) -> Pager[RealtimeLocation]:
+        """Walk the Realtime API's locations; extra keyword arguments are query filters."""
+        return self._pager(
+            REALTIME_LOCATIONS, _REALTIME, page_size, offset, max_items, concurrency, filters
+        )
+
+    # -- machinery --
+
+    def _pager(
+        self,
+        path: str,
+        decoder: msgspec.json.Decoder[Envelope[T]],
+        page_size: int,
+        offset: int,
+        max_items: int | None,
+        concurrency: int | None,
+        filters: dict[str, str | int | float | bool | None],
+    ) -> Pager[T]:
+        self._check_open()
+        spec = WalkSpec(
+            offset=check_non_negative("offset", offset) or 0,
+            page_size=check_page_size(page_size),
+            max_items=check_non_negative("max_items", max_items),
+            concurrency=self._concurrency if concurrency is None else check_concurrency(concurrency),
+        )
+        build_query(filters, limit=page_size, offset=offset)  # reject bad filters now, not mid-walk
+        credentials = self._require_credentials()
+        fetch = functools.partial(self._fetch_page, path, filters, credentials)
+        return Pager(
+            fetch=functools.partial(fetch, decoder),
+            fetch_raw=functools.partial(fetch, _RAW),
+            record_id=_record_id,
+            raw_record_id=_raw_record_id,
+            spec=spec,
+            on_open=self._walks.add,
+        )
+
+    async def _fetch_page(
+        self,
+        path: str,
+        filters: dict[str, str | int | float | bool | None],
+        credentials: Credentials,
+        decoder: msgspec.json.Decoder[Envelope[R]],
+        page: PageRequest,
+    ) -> Page[R]:
+        query = build_query(filters, limit=page.limit, offset=page.offset)
+        request = build_request(self._base_url, path, query, credentials)
+        return await self._send(
+            request,
+            lambda response: decode_page(
+                request, response, decoder, offset=page.offset, limit=page.limit, now=time.time()
+            ),
+        )
+
+    def _require_credentials(self) -> Credentials:
+        if self._credentials is None:
+            raise UsageError(
+                "this call needs credentials: pass api_key= and api_secret= to ParenClient "
+                "or set PAREN_API_KEY and PAREN_API_SECRET"
+            )
+        return self._credentials
+
+    async def _send_once(self, request: Request) -> Response:
+        self._check_open()
+        self._counters.requests += 1
+        return await self._transport.send(request, self._timeout)
+
+    async def _send(self, request: Request, decode: Callable[[Response], R]) -> R:
+        """Send and decode, retrying transient failures as the retry policy says."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return decode(await self._send_once(request))
+            except ParenError as error:
+                delay = retry_delay(
+                    self._retry,
+                    error,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - started,
+                    random=self._random.random,
+                )
+                retried = delay is not None and self._state is _State.OPEN
+                self._counters.record_error(error, retried=retried)
+                if delay is None or not retried:
+                    error.attempts = attempt
+                    raise
+                logger.info(
+                    "retrying %s %s in %.2fs (attempt %d failed: %s)",
+                    request.method,
+                    request.url,
+                    delay,
+                    attempt,
+                    error.message,
+                )
+            await anyio.sleep(delay)
+
+
+def _record_id(record: Location | RealtimeLocation) -> object:
+    return record.id
+
+
+def _raw_record_id(record: msgspec.Raw) -> object:
+    try:
+        return _ID_ONLY.decode(record).id
+    except msgspec.DecodeError:
+        return None

@@ -1,0 +1,277 @@
+"""Pure protocol logic: build requests, decipher responses. No I/O, no async, no aiohttp.
+
+Everything here is a function of bytes, mappings and numbers, so it is tested synchronously
+against recorded samples (``tests/samples/``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Generic, TypeVar
+from urllib.parse import urlencode
+
+import msgspec
+
+from ._config import Credentials
+from ._exceptions import APIError, DecodeError, RateLimitError, UsageError, error_for_status
+from .models import Page
+
+__all__ = [
+    "Envelope",
+    "Request",
+    "Response",
+    "build_request",
+    "decipher_error",
+    "decode_page",
+    "parse_duration",
+    "parse_retry_after",
+]
+
+T = TypeVar("T")
+
+#: Query parameters the walk owns; a filter of the same name would silently break paging.
+RESERVED_PARAMS: Final = frozenset({"limit", "offset"})
+_EXCERPT_CHARS: Final = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What to send. ``credentials`` are applied by the transport and never shown."""
+
+    method: str
+    url: str
+    credentials: Credentials | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What came back: status, headers (case-insensitive mapping) and the whole body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Envelope(msgspec.Struct, Generic[T], frozen=True, gc=False):
+    """Success and error envelopes in one shape, so one decode tells which arrived."""
+
+    data: tuple[T, ...] | None = None
+    errors: tuple[Any, ...] | None = None
+    status_code: int | None = None
+    status_message: str | None = None
+    duration: str | None = None
+    timestamp: str | None = None
+
+
+class _ErrorEnvelope(msgspec.Struct, frozen=True, gc=False):
+    errors: tuple[Any, ...] | Any = ()
+    status_code: int | None = None
+
+
+_error_decoder: Final = msgspec.json.Decoder(_ErrorEnvelope)
+_timestamp_decoder: Final = msgspec.json.Decoder(datetime)
+
+
+def _format_param(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int)):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    raise UsageError(
+        f"query parameter {name!r} must be a str, int, float or bool, got {type(value).__name__}"
+    )
+
+
+def build_query(filters: Mapping[str, object], *, limit: int, offset: int) -> str:
+    """Filters first (their values URL-encoded), then the walk's own ``limit`` and ``offset``."""
+    clash = RESERVED_PARAMS.intersection(filters)
+    if clash:
+        raise UsageError(
+            f"{', '.join(sorted(clash))} is set by the walk; use page_size=, offset= or max_items="
+        )
+    pairs = [(name, _format_param(name, value)) for name, value in filters.items() if value is not None]
+    pairs += [("limit", str(limit)), ("offset", str(offset))]
+    return urlencode(pairs)
+
+
+def build_request(
+    base_url: str, path: str, query: str = "", credentials: Credentials | None = None
+) -> Request:
+    url = f"{base_url}{path}?{query}" if query else f"{base_url}{path}"
+    return Request("GET", url, credentials)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive lookup that also works on plain dicts."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now`` (epoch seconds): delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means GMT was implied
+            return None
+        seconds = when.timestamp() - now
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+_DURATION_UNITS: Final = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
+}  # fmt: skip
+_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(ns|us|µs|μs|ms|s|m|h)?")
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Server time such as ``"512ms"``, ``"1.5s"`` or Go's ``"1m2.5s"``, in seconds; None if odd."""
+    if not text:
+        return None
+    text = text.strip()
+    total, position = 0.0, 0
+    while position < len(text):
+        match = _DURATION_PART.match(text, position)
+        if match is None:
+            return None
+        number, unit = match.groups()
+        total += float(number) * _DURATION_UNITS[unit or "s"]
+        position = match.end()
+    return total
+
+
+def parse_timestamp(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return _timestamp_decoder.decode(msgspec.json.encode(text))
+    except msgspec.DecodeError:
+        return None
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[: _EXCERPT_CHARS * 4].decode("utf-8", "replace")
+    text = re.sub(r"<[^>]*>", " ", text) if text.lstrip().startswith("<") else text
+    return " ".join(text.split())[:_EXCERPT_CHARS]
+
+
+def _error_messages(body: bytes) -> tuple[tuple[str, ...], int | None]:
+    """The ``errors`` list and ``status_code`` of an error body, when it is an error envelope."""
+    try:
+        envelope = _error_decoder.decode(body)
+    except msgspec.DecodeError:
+        return (), None
+    raw = envelope.errors if isinstance(envelope.errors, tuple) else (envelope.errors,)
+    return tuple(e if isinstance(e, str) else msgspec.json.encode(e).decode() for e in raw), (
+        envelope.status_code
+    )
+
+
+def make_api_error(
+    request: Request,
+    status: int,
+    errors: tuple[str, ...],
+    *,
+    detail: str = "",
+    retry_after: float | None = None,
+) -> APIError:
+    cls = error_for_status(status)
+    reason = "; ".join(errors) or detail or "no details in the response body"
+    message = f"HTTP {status}: {reason}"
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            status=status,
+            errors=errors,
+            method=request.method,
+            url=request.url,
+            retry_after=retry_after,
+        )
+    return cls(message, status=status, errors=errors, method=request.method, url=request.url)
+
+
+def decipher_error(request: Request, response: Response, *, now: float) -> APIError:
+    """The typed error for an error status, whatever the body: error envelope, HTML or empty."""
+    errors, _ = _error_messages(response.body)
+    return make_api_error(
+        request,
+        response.status,
+        errors,
+        detail=_excerpt(response.body),
+        retry_after=parse_retry_after(header(response.headers, "Retry-After"), now=now),
+    )
+
+
+def decode_page(
+    request: Request,
+    response: Response,
+    decoder: msgspec.json.Decoder[Envelope[T]],
+    *,
+    offset: int,
+    limit: int,
+    now: float,
+) -> Page[T]:
+    """A page from a response, or the typed error the response states.
+
+    An error status raises the matching ``APIError``; so does an error envelope (or a
+    ``status_code`` >= 400) that arrived with HTTP 200. A body that is not the envelope it should
+    be raises ``DecodeError``, naming where it went wrong.
+    """
+    if not 200 <= response.status < 300:
+        raise decipher_error(request, response, now=now)
+    try:
+        envelope = decoder.decode(response.body)
+    except msgspec.ValidationError as exc:
+        # A 200 may carry an error envelope whose other fields do not fit the success shape.
+        errors, status_code = _error_messages(response.body)
+        if errors or (status_code or 0) >= 400:
+            raise make_api_error(request, _stated_status(status_code, response), errors) from None
+        raise _decode_error(request, response, f"unexpected response shape: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise _decode_error(request, response, f"response is not valid JSON: {exc}") from None
+    if envelope.errors or (envelope.status_code or 0) >= 400:
+        errors = tuple(str(e) for e in envelope.errors or ())
+        raise make_api_error(request, _stated_status(envelope.status_code, response), errors)
+    if envelope.data is None:
+        raise _decode_error(request, response, "success envelope without a 'data' array")
+    return Page(
+        offset=offset,
+        limit=limit,
+        items=envelope.data,
+        duration=parse_duration(envelope.duration),
+        timestamp=parse_timestamp(envelope.timestamp),
+    )
+
+
+def _stated_status(status_code: int | None, response: Response) -> int:
+    """The status an error envelope states; with none, the HTTP status (a plain ``APIError``)."""
+    return status_code if status_code is not None and status_code >= 400 else response.status
+
+
+def _decode_error(request: Request, response: Response, message: str) -> DecodeError:
+    return DecodeError(
+        message,
+        method=request.method,
+        url=request.url,
+        status=response.status,
+        body_excerpt=_excerpt(response.body),
+    )

@@ -1,0 +1,257 @@
+"""Typed Paren records: msgspec Structs on one configured base.
+
+Decoding rules (``../shared/paren-api.md``, section 3):
+
+- Unknown fields are ignored here; the lossless ``.raw()`` path keeps them.
+- Every field the reference does not promise is optional. ``address`` and ``charging_pool`` default
+  to empty blocks, so ``loc.address.city`` and ``loc.charging_pool.evses`` never fail.
+- Enum-like fields are plain strings: an unknown value never fails a decode. The known values are
+  offered as constants (``EvseStatus.AVAILABLE``...).
+- Numbers may arrive as decimal strings (OCPI style); the decoders accept both.
+
+Every Struct is ``frozen`` and ``gc=False`` and every array field is a tuple: such records cannot
+take part in a reference cycle, so the garbage collector never tracks them, and keeping 100,000 of
+them costs no GC pauses (see ``PERFORMANCE.md``, section 3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
+
+import msgspec
+from msgspec.structs import force_setattr
+
+__all__ = [
+    "Address",
+    "ChargingPool",
+    "Connector",
+    "ConnectorFormat",
+    "ConnectorStandard",
+    "Coordinates",
+    "CurrentPricing",
+    "Evse",
+    "EvseStatus",
+    "FundingProgram",
+    "Location",
+    "Operator",
+    "Page",
+    "ParenModel",
+    "PowerType",
+    "PricingComponent",
+    "PricingComponentType",
+    "PricingElement",
+    "PricingRestrictions",
+    "RealtimeChargingPool",
+    "RealtimeLocation",
+    "Tariff",
+]
+
+T = TypeVar("T")
+
+
+class ParenModel(msgspec.Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
+    """Base of every Paren record: immutable, untracked by the GC, keyword-only."""
+
+
+# -- open enumerations: known values as constants, unknown values survive as plain strings --
+
+
+class EvseStatus:
+    AVAILABLE: Final = "AVAILABLE"
+    BLOCKED: Final = "BLOCKED"
+    CHARGING: Final = "CHARGING"
+    INOPERATIVE: Final = "INOPERATIVE"
+    OUTOFORDER: Final = "OUTOFORDER"
+    PLANNED: Final = "PLANNED"
+    REMOVED: Final = "REMOVED"
+    RESERVED: Final = "RESERVED"
+    UNKNOWN: Final = "UNKNOWN"
+
+
+class ConnectorStandard:
+    CHADEMO: Final = "CHADEMO"
+    DOMESTIC_A: Final = "DOMESTIC_A"
+    DOMESTIC_B: Final = "DOMESTIC_B"
+    IEC_62196_T1: Final = "IEC_62196_T1"
+    IEC_62196_T1_COMBO: Final = "IEC_62196_T1_COMBO"
+    IEC_62196_T2: Final = "IEC_62196_T2"
+    IEC_62196_T2_COMBO: Final = "IEC_62196_T2_COMBO"
+    NEMA_5_20: Final = "NEMA_5_20"
+    NEMA_14_50: Final = "NEMA_14_50"
+    SAE_J3400: Final = "SAE_J3400"
+    TESLA_R: Final = "TESLA_R"
+    TESLA_S: Final = "TESLA_S"
+
+
+class ConnectorFormat:
+    CABLE: Final = "CABLE"
+    SOCKET: Final = "SOCKET"
+
+
+class PowerType:
+    AC_1_PHASE: Final = "AC_1_PHASE"
+    AC_2_PHASE: Final = "AC_2_PHASE"
+    AC_3_PHASE: Final = "AC_3_PHASE"
+    DC: Final = "DC"
+
+
+class PricingComponentType:
+    ENERGY: Final = "ENERGY"
+    FLAT: Final = "FLAT"
+    PARKING_TIME: Final = "PARKING_TIME"
+    TIME: Final = "TIME"
+
+
+class FundingProgram:
+    """Government funding programs named by ``charging_pool.program``."""
+
+    CFI: Final = "CFI"
+    NEVI: Final = "NEVI"
+
+
+# -- location hierarchy: location -> charging pool -> EVSEs -> connectors --
+
+
+class Coordinates(ParenModel):
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class Address(ParenModel):
+    address: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    state: str | None = None
+    country: str | None = None
+    coordinates: Coordinates | None = None
+
+
+class Connector(ParenModel):
+    id: str | None = None
+    standard: str | None = None
+    format: str | None = None
+    power_type: str | None = None
+    max_voltage: float | None = None
+    max_amperage: float | None = None
+    max_electric_power: float | None = None
+    last_updated: datetime | None = None
+
+
+class Evse(ParenModel):
+    """One port: charges one vehicle at a time through one of its connectors."""
+
+    id: str | None = None
+    status: str | None = None
+    connectors: tuple[Connector, ...] = ()
+    last_updated: datetime | None = None
+
+
+class Operator(ParenModel):
+    name: str | None = None
+    website: str | None = None
+
+
+class PricingComponent(ParenModel):
+    type: str | None = None
+    price: float | None = None
+    step_size: int | None = None
+    vat: float | None = None
+
+
+class PricingRestrictions(ParenModel):
+    """Time-of-use and other conditions under which a pricing element applies (OCPI names)."""
+
+    start_time: str | None = None
+    end_time: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    day_of_week: tuple[str, ...] = ()
+    min_kwh: float | None = None
+    max_kwh: float | None = None
+    min_power: float | None = None
+    max_power: float | None = None
+    min_duration: int | None = None
+    max_duration: int | None = None
+
+
+class PricingElement(ParenModel):
+    """A price part. ``pricing_components`` is always a tuple, whether one object or an array came."""
+
+    if TYPE_CHECKING:
+        pricing_components: tuple[PricingComponent, ...] = ()
+    else:
+        pricing_components: tuple[PricingComponent, ...] | PricingComponent = ()
+    restrictions: PricingRestrictions | None = None
+
+    def __post_init__(self) -> None:
+        # Paren sends either form; normalise once here so no caller ever sees a lone object.
+        components: object = self.pricing_components
+        if isinstance(components, PricingComponent):
+            force_setattr(self, "pricing_components", (components,))
+
+
+class Tariff(ParenModel):
+    currency: str | None = None
+    elements: tuple[PricingElement, ...] = ()
+
+
+class CurrentPricing(ParenModel):
+    """Latest observed pricing. The wire key ``non-member`` has a hyphen."""
+
+    non_member: Tariff | None = msgspec.field(default=None, name="non-member")
+    member: Tariff | None = None
+
+
+class ChargingPool(ParenModel):
+    """Metadata API charging pool: the EVSEs at a location, with funding program."""
+
+    id: str | None = None
+    last_updated: datetime | None = None
+    model: str | None = None
+    program: str | None = None
+    evses: tuple[Evse, ...] = ()
+
+
+class RealtimeChargingPool(ChargingPool):
+    """Realtime API charging pool: adds the latest observed pricing."""
+
+    current_pricing: CurrentPricing | None = None
+
+
+class Location(ParenModel):
+    """A Metadata API location ("Location Details")."""
+
+    id: str
+    name: str | None = None
+    address: Address = msgspec.field(default_factory=Address)
+    last_updated: datetime | None = None
+    operator: Operator | None = None
+    charging_pool: ChargingPool = msgspec.field(default_factory=ChargingPool)
+
+
+class RealtimeLocation(ParenModel):
+    """A Realtime API location: current status, availability and pricing."""
+
+    id: str
+    name: str | None = None
+    address: Address = msgspec.field(default_factory=Address)
+    last_updated: datetime | None = None
+    operator: Operator | None = None
+    charging_pool: RealtimeChargingPool = msgspec.field(default_factory=RealtimeChargingPool)
+
+
+class Page(ParenModel, Generic[T]):
+    """One response of a walk: the records at ``offset``, in server order."""
+
+    offset: int
+    limit: int
+    items: tuple[T, ...]
+    #: Server-side processing time in seconds (from the envelope's ``duration``), if given.
+    duration: float | None = None
+    #: When the server produced the response (envelope ``timestamp``), if given and valid.
+    timestamp: datetime | None = None
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + len(self.items)
