@@ -69,7 +69,7 @@ class Envelope(msgspec.Struct, Generic[T], frozen=True, gc=False):
 
 
 class _ErrorEnvelope(msgspec.Struct, frozen=True, gc=False):
-    errors: tuple[Any, ...] | Any = ()
+    errors: Any = ()  # documented as a list of strings; tolerate anything
     status_code: int | None = None
 
 
@@ -180,7 +180,9 @@ def _error_messages(body: bytes) -> tuple[tuple[str, ...], int | None]:
         envelope = _error_decoder.decode(body)
     except msgspec.DecodeError:
         return (), None
-    raw = envelope.errors if isinstance(envelope.errors, tuple) else (envelope.errors,)
+    if envelope.errors is None:
+        return (), envelope.status_code
+    raw = envelope.errors if isinstance(envelope.errors, (list, tuple)) else (envelope.errors,)
     return tuple(e if isinstance(e, str) else msgspec.json.encode(e).decode() for e in raw), (
         envelope.status_code
     )
