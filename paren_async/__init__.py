@@ -1,12 +1,12 @@
 """paren-async: the asyncio-first client for the Paren EV-charging data API.
 
-    async with ParenClient(api_key=..., api_secret=...) as client:
-        async for location in client.locations():
-            ...
+async with ParenClient(api_key=..., api_secret=...) as client:
+    async for location in client.locations():
+        ...
 """
 
-from ._config import Credentials, RetryPolicy, Timeout
 from ._client import ParenClient
+from ._config import Credentials, RetryPolicy, Timeout
 from ._exceptions import (
     APIError,
     AuthenticationError,
@@ -22,7 +22,7 @@ from ._exceptions import (
     TransportError,
     UsageError,
 )
-from ._pagination import PageStream, Pager
+from ._pagination import Pager, PageStream
 from ._statistics import ClientStatistics
 from ._transport import AiohttpTransport, Transport
 from .models import (
@@ -92,6 +92,7 @@ __all__ = [
     "Tariff",
     "Timeout",
     "TimeoutError",
+    "Transport",
     "TransportError",
     "UsageError",
     "__version__",

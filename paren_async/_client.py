@@ -19,6 +19,8 @@ import msgspec
 from ._config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_PAGE_SIZE,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
     Credentials,
     RetryPolicy,
     Timeout,
@@ -43,7 +45,7 @@ from ._http import (
     decipher_error,
     decode_page,
 )
-from ._pagination import PageRequest, PageStream, Pager, WalkSpec
+from ._pagination import Pager, PageRequest, PageStream, WalkSpec
 from ._retry import retry_delay
 from ._statistics import ClientStatistics, Counters
 from ._transport import AiohttpTransport, Transport
@@ -93,8 +95,8 @@ class ParenClient:
         *,
         base_url: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
-        timeout: float | Timeout | None = Timeout(),
-        retry: RetryPolicy | None = RetryPolicy(),
+        timeout: float | Timeout | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
     ) -> None:
@@ -130,7 +132,10 @@ class ParenClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 
@@ -160,7 +165,7 @@ class ParenClient:
         Errors that mean the client is misconfigured (404, 401...) are raised, not hidden.
         """
         self._check_open()
-        request = build_request(self._base_url, HEALTHCHECK)
+        request = build_request(self._base_url, HEALTHCHECK, timeout=self._timeout)
         try:
             response = await self._send_once(request)
         except TransportError:
@@ -217,7 +222,9 @@ class ParenClient:
             offset=check_non_negative("offset", offset) or 0,
             page_size=check_page_size(page_size),
             max_items=check_non_negative("max_items", max_items),
-            concurrency=self._concurrency if concurrency is None else check_concurrency(concurrency),
+            concurrency=self._concurrency
+            if concurrency is None
+            else check_concurrency(concurrency),
         )
         build_query(filters, limit=page_size, offset=offset)  # reject bad filters now, not mid-walk
         credentials = self._require_credentials()
@@ -240,7 +247,7 @@ class ParenClient:
         page: PageRequest,
     ) -> Page[R]:
         query = build_query(filters, limit=page.limit, offset=page.offset)
-        request = build_request(self._base_url, path, query, credentials)
+        request = build_request(self._base_url, path, query, credentials, timeout=self._timeout)
         return await self._send(
             request,
             lambda response: decode_page(
@@ -259,7 +266,7 @@ class ParenClient:
     async def _send_once(self, request: Request) -> Response:
         self._check_open()
         self._counters.requests += 1
-        return await self._transport.send(request, self._timeout)
+        return await self._transport.send(request)
 
     async def _send(self, request: Request, decode: Callable[[Response], R]) -> R:
         """Send and decode, retrying transient failures as the retry policy says."""

@@ -153,6 +153,10 @@ class Credentials:
         return cls(key, secret)
 
 
+DEFAULT_TIMEOUT: Final = Timeout()
+DEFAULT_RETRY: Final = RetryPolicy()
+
+
 def resolve_base_url(base_url: str | None) -> str:
     """Argument first, then ``PAREN_BASE_URL``, then the default host; no trailing slash."""
     url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL

@@ -90,7 +90,7 @@ class TransportError(ParenError):
     """No usable HTTP response arrived (connection refused or reset, TLS, truncated body)."""
 
 
-class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001 - mirrors the builtin
+class TimeoutError(TransportError, builtins.TimeoutError):  # deliberately shadows the builtin
     """No response arrived within the configured timeout."""
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import msgspec
 
-from ._config import Credentials
+from ._config import DEFAULT_TIMEOUT, Credentials, Timeout
 from ._exceptions import APIError, DecodeError, RateLimitError, UsageError, error_for_status
 from .models import Page
 
@@ -46,6 +46,7 @@ class Request:
     method: str
     url: str
     credentials: Credentials | None = field(default=None, repr=False, compare=False)
+    timeout: Timeout = DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +97,23 @@ def build_query(filters: Mapping[str, object], *, limit: int, offset: int) -> st
         raise UsageError(
             f"{', '.join(sorted(clash))} is set by the walk; use page_size=, offset= or max_items="
         )
-    pairs = [(name, _format_param(name, value)) for name, value in filters.items() if value is not None]
+    pairs = [
+        (name, _format_param(name, value)) for name, value in filters.items() if value is not None
+    ]
     pairs += [("limit", str(limit)), ("offset", str(offset))]
     return urlencode(pairs)
 
 
 def build_request(
-    base_url: str, path: str, query: str = "", credentials: Credentials | None = None
+    base_url: str,
+    path: str,
+    query: str = "",
+    credentials: Credentials | None = None,
+    *,
+    timeout: Timeout = DEFAULT_TIMEOUT,
 ) -> Request:
     url = f"{base_url}{path}?{query}" if query else f"{base_url}{path}"
-    return Request("GET", url, credentials)
+    return Request("GET", url, credentials, timeout)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

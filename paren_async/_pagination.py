@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -64,7 +64,7 @@ def next_page(
     return PageRequest(offset, min(page_size, remaining)) if remaining > 0 else None
 
 
-FetchPage = Callable[[PageRequest], Awaitable[Page[X]]]
+FetchPage = Callable[[PageRequest], Coroutine[Any, Any, Page[X]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,10 @@ class PageStream(Generic[X]):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -218,7 +221,7 @@ class Pager(Generic[T]):
         record_id: Callable[[T], object],
         raw_record_id: Callable[[msgspec.Raw], object],
         spec: WalkSpec,
-        on_open: Callable[[PageStream[T] | PageStream[msgspec.Raw]], None],
+        on_open: Callable[[PageStream[Any]], None],
     ) -> None:
         self._fetch = fetch
         self._fetch_raw = fetch_raw
@@ -277,7 +280,13 @@ class Pager(Generic[T]):
 def _as_bytes(fetch: FetchPage[msgspec.Raw]) -> FetchPage[bytes]:
     async def fetch_bytes(request: PageRequest) -> Page[bytes]:
         page = await fetch(request)
-        return msgspec.structs.replace(page, items=tuple(bytes(raw) for raw in page.items))
+        return Page(
+            offset=page.offset,
+            limit=page.limit,
+            items=tuple(bytes(raw) for raw in page.items),
+            duration=page.duration,
+            timestamp=page.timestamp,
+        )
 
     return fetch_bytes
 

@@ -25,7 +25,7 @@ _USER_AGENT: Final = "paren-async"
 class Transport(Protocol):
     """What the client needs from HTTP: one request in, one complete response out."""
 
-    async def send(self, request: Request, timeout: Timeout) -> Response: ...
+    async def send(self, request: Request) -> Response: ...
 
     async def aclose(self) -> None: ...
 
@@ -51,8 +51,9 @@ class AiohttpTransport:
             )
         return self._session
 
-    async def send(self, request: Request, timeout: Timeout) -> Response:
+    async def send(self, request: Request) -> Response:
         session = self._get_session()
+        timeout = request.timeout
         headers = {}
         if request.credentials is not None:
             headers["Authorization"] = request.credentials.authorization

@@ -113,12 +113,12 @@ class FundingProgram:
 # -- location hierarchy: location -> charging pool -> EVSEs -> connectors --
 
 
-class Coordinates(ParenModel):
+class Coordinates(ParenModel, frozen=True):
     latitude: float | None = None
     longitude: float | None = None
 
 
-class Address(ParenModel):
+class Address(ParenModel, frozen=True):
     address: str | None = None
     city: str | None = None
     postal_code: str | None = None
@@ -127,7 +127,7 @@ class Address(ParenModel):
     coordinates: Coordinates | None = None
 
 
-class Connector(ParenModel):
+class Connector(ParenModel, frozen=True):
     id: str | None = None
     standard: str | None = None
     format: str | None = None
@@ -138,7 +138,7 @@ class Connector(ParenModel):
     last_updated: datetime | None = None
 
 
-class Evse(ParenModel):
+class Evse(ParenModel, frozen=True):
     """One port: charges one vehicle at a time through one of its connectors."""
 
     id: str | None = None
@@ -147,19 +147,19 @@ class Evse(ParenModel):
     last_updated: datetime | None = None
 
 
-class Operator(ParenModel):
+class Operator(ParenModel, frozen=True):
     name: str | None = None
     website: str | None = None
 
 
-class PricingComponent(ParenModel):
+class PricingComponent(ParenModel, frozen=True):
     type: str | None = None
     price: float | None = None
     step_size: int | None = None
     vat: float | None = None
 
 
-class PricingRestrictions(ParenModel):
+class PricingRestrictions(ParenModel, frozen=True):
     """Time-of-use and other conditions under which a pricing element applies (OCPI names)."""
 
     start_time: str | None = None
@@ -175,8 +175,8 @@ class PricingRestrictions(ParenModel):
     max_duration: int | None = None
 
 
-class PricingElement(ParenModel):
-    """A price part. ``pricing_components`` is always a tuple, whether one object or an array came."""
+class PricingElement(ParenModel, frozen=True):
+    """A price part; ``pricing_components`` is a tuple whether one object or an array came."""
 
     if TYPE_CHECKING:
         pricing_components: tuple[PricingComponent, ...] = ()
@@ -191,19 +191,19 @@ class PricingElement(ParenModel):
             force_setattr(self, "pricing_components", (components,))
 
 
-class Tariff(ParenModel):
+class Tariff(ParenModel, frozen=True):
     currency: str | None = None
     elements: tuple[PricingElement, ...] = ()
 
 
-class CurrentPricing(ParenModel):
+class CurrentPricing(ParenModel, frozen=True):
     """Latest observed pricing. The wire key ``non-member`` has a hyphen."""
 
     non_member: Tariff | None = msgspec.field(default=None, name="non-member")
     member: Tariff | None = None
 
 
-class ChargingPool(ParenModel):
+class ChargingPool(ParenModel, frozen=True):
     """Metadata API charging pool: the EVSEs at a location, with funding program."""
 
     id: str | None = None
@@ -213,13 +213,13 @@ class ChargingPool(ParenModel):
     evses: tuple[Evse, ...] = ()
 
 
-class RealtimeChargingPool(ChargingPool):
+class RealtimeChargingPool(ChargingPool, frozen=True):
     """Realtime API charging pool: adds the latest observed pricing."""
 
     current_pricing: CurrentPricing | None = None
 
 
-class Location(ParenModel):
+class Location(ParenModel, frozen=True):
     """A Metadata API location ("Location Details")."""
 
     id: str
@@ -230,7 +230,7 @@ class Location(ParenModel):
     charging_pool: ChargingPool = msgspec.field(default_factory=ChargingPool)
 
 
-class RealtimeLocation(ParenModel):
+class RealtimeLocation(ParenModel, frozen=True):
     """A Realtime API location: current status, availability and pricing."""
 
     id: str
@@ -241,7 +241,7 @@ class RealtimeLocation(ParenModel):
     charging_pool: RealtimeChargingPool = msgspec.field(default_factory=RealtimeChargingPool)
 
 
-class Page(ParenModel, Generic[T]):
+class Page(ParenModel, Generic[T], frozen=True):
     """One response of a walk: the records at ``offset``, in server order."""
 
     offset: int

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scripted_server import KEY, SECRET, ScriptedServer, serve
 
 from paren_async import ParenClient, RetryPolicy
-from scripted_server import KEY, SECRET, ScriptedServer, serve
 
 SAMPLES = Path(__file__).parent / "samples"
 #: Retries without waiting, so fault tests take milliseconds.

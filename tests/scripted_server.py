@@ -26,7 +26,11 @@ def record(index: int) -> bytes:
     return json.dumps(
         {
             "id": f"LOC-{index:07d}",
-            "address": {"city": "Albany", "state": "NY", "coordinates": {"latitude": "42.6", "longitude": -73.7}},
+            "address": {
+                "city": "Albany",
+                "state": "NY",
+                "coordinates": {"latitude": "42.6", "longitude": -73.7},
+            },
             "charging_pool": {"evses": [{"status": "AVAILABLE"}]},
             "unknown_extra": {"n": index},
         },
@@ -105,7 +109,9 @@ class ScriptedServer:
             return web.Response()
         if reply.truncate:
             assert reply.body is not None
-            response = web.StreamResponse(status=reply.status, headers={"Content-Length": str(len(reply.body))})
+            response = web.StreamResponse(
+                status=reply.status, headers={"Content-Length": str(len(reply.body))}
+            )
             await response.prepare(request)
             await response.write(reply.body[: len(reply.body) // 2])
             assert request.transport is not None

@@ -9,8 +9,9 @@ import traceback
 
 import aiohttp
 import pytest
-
 from conftest import FAST_RETRY, MakeServer, client_for, fetch_tasks, settle
+from scripted_server import AUTHORIZATION, KEY, SECRET, Reply, envelope, record
+
 from paren_async import (
     AuthenticationError,
     BadRequestError,
@@ -20,7 +21,6 @@ from paren_async import (
     NotFoundError,
     PaginationError,
     ParenClient,
-    RateLimitError,
     RetryPolicy,
     ServerError,
     Timeout,
@@ -28,7 +28,6 @@ from paren_async import (
     TransportError,
     UsageError,
 )
-from scripted_server import KEY, SECRET, AUTHORIZATION, Reply, envelope, record
 
 
 def ids(total: int, start: int = 0) -> list[str]:
@@ -38,13 +37,17 @@ def ids(total: int, start: int = 0) -> list[str]:
 class TestWalk:
     @pytest.mark.parametrize("total", [0, 1, 99, 100, 101, 1000, 1234])
     @pytest.mark.parametrize("concurrency", [1, 3, 8])
-    async def test_every_record_once_in_order(self, make_server: MakeServer, total: int, concurrency: int) -> None:
+    async def test_every_record_once_in_order(
+        self, make_server: MakeServer, total: int, concurrency: int
+    ) -> None:
         """A walk yields each record of the collection exactly once, in server order."""
         server = await make_server(total)
         async with client_for(server, concurrency=concurrency) as client:
             assert [loc.id async for loc in client.locations()] == ids(total)
 
-    async def test_pages_arrive_in_offset_order_whatever_order_they_complete(self, make_server: MakeServer) -> None:
+    async def test_pages_arrive_in_offset_order_whatever_order_they_complete(
+        self, make_server: MakeServer
+    ) -> None:
         """Later pages that complete first still wait for their turn."""
         server = await make_server(1000, latency=lambda offset: 0.002 * ((offset // 100 * 7) % 5))
         async with client_for(server) as client:
@@ -88,7 +91,9 @@ class TestWalk:
         """max_items yields exactly that many records and requests no page beyond them."""
         server = await make_server(10_000)
         async with client_for(server) as client:
-            got = [loc.id async for loc in client.locations(max_items=max_items, page_size=page_size)]
+            got = [
+                loc.id async for loc in client.locations(max_items=max_items, page_size=page_size)
+            ]
         assert got == ids(max_items)
         assert sorted(server.offsets()) == offsets
         limits = [int(q["limit"]) for _, q in server.log]
@@ -130,7 +135,9 @@ class TestWalk:
         assert path == "/realtime/v1/locations"
         assert query == {"state": "NY", "fast": "true", "limit": "100", "offset": "0"}
 
-    async def test_server_ignoring_offset_is_a_pagination_error(self, make_server: MakeServer) -> None:
+    async def test_server_ignoring_offset_is_a_pagination_error(
+        self, make_server: MakeServer
+    ) -> None:
         """A server that returns the same page for every offset raises instead of looping."""
         server = await make_server(1000, ignore_offset=True)
         async with client_for(server) as client:
@@ -142,7 +149,9 @@ class TestWalk:
         assert caught.value.resume_offset == 100
         assert len(server.log) <= 1 + 8
 
-    async def test_surplus_records_beyond_limit_are_not_yielded_twice(self, make_server: MakeServer) -> None:
+    async def test_surplus_records_beyond_limit_are_not_yielded_twice(
+        self, make_server: MakeServer
+    ) -> None:
         """A page with more records than asked is cut at the limit; the next page has the rest."""
         server = await make_server(30)
         server.at(0, Reply(body=envelope([record(i) for i in range(15)])))
@@ -164,7 +173,9 @@ class TestArguments:
             pytest.param({"state": ["NY"]}, id="list-filter"),
         ],
     )
-    async def test_invalid_arguments_are_refused_before_sending(self, make_server: MakeServer, kwargs: dict[str, object]) -> None:
+    async def test_invalid_arguments_are_refused_before_sending(
+        self, make_server: MakeServer, kwargs: dict[str, object]
+    ) -> None:
         """Out-of-range or ill-typed walk arguments raise UsageError and send nothing."""
         server = await make_server(10)
         async with client_for(server) as client:
@@ -197,7 +208,9 @@ class TestArguments:
 
 
 class TestCredentials:
-    async def test_missing_credentials_fail_before_sending(self, make_server: MakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def test_missing_credentials_fail_before_sending(
+        self, make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """An authenticated call without credentials is a clear UsageError and no request."""
         monkeypatch.delenv("PAREN_API_KEY", raising=False)
         monkeypatch.delenv("PAREN_API_SECRET", raising=False)
@@ -214,7 +227,9 @@ class TestCredentials:
         with pytest.raises(UsageError, match="api_secret"):
             ParenClient(api_key="k")
 
-    async def test_environment_supplies_credentials_and_base_url(self, make_server: MakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def test_environment_supplies_credentials_and_base_url(
+        self, make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """PAREN_API_KEY, PAREN_API_SECRET and PAREN_BASE_URL configure a client built without arguments."""
         server = await make_server(5)
         monkeypatch.setenv("PAREN_API_KEY", KEY)
@@ -281,7 +296,9 @@ class TestLifecycle:
                 break
             await settle()
             assert fetch_tasks() == set()
-            assert len(await client.locations(max_items=3).collect()) == 3  # the client is still usable
+            assert (
+                len(await client.locations(max_items=3).collect()) == 3
+            )  # the client is still usable
         assert len(server.log) <= 1 + 8 + 1
 
     async def test_cancelling_the_consumer_cancels_the_walk(self, make_server: MakeServer) -> None:
@@ -303,7 +320,9 @@ class TestLifecycle:
             assert fetch_tasks() == set()
             assert time.monotonic() - started < 1.0
 
-    async def test_closing_the_client_cancels_open_walks_without_waiting(self, make_server: MakeServer) -> None:
+    async def test_closing_the_client_cancels_open_walks_without_waiting(
+        self, make_server: MakeServer
+    ) -> None:
         """aclose() cancels walks still in flight and returns promptly."""
         server = await make_server(100_000, latency=lambda offset: 0.0 if offset == 0 else 10.0)
         client = client_for(server)
@@ -317,7 +336,9 @@ class TestLifecycle:
         await settle()
         assert fetch_tasks() == set()
 
-    async def test_pages_context_manager_closes_deterministically(self, make_server: MakeServer) -> None:
+    async def test_pages_context_manager_closes_deterministically(
+        self, make_server: MakeServer
+    ) -> None:
         """Leaving `async with pager.pages()` cancels the speculative fetches immediately."""
         server = await make_server(100_000, latency=lambda offset: 0.0 if offset == 0 else 10.0)
         async with client_for(server) as client:
@@ -360,17 +381,28 @@ class TestFaults:
     @pytest.mark.parametrize(
         "reply",
         [
-            pytest.param(Reply(status=500, body=b'{"errors": ["oops"], "status_code": 500}'), id="500"),
-            pytest.param(Reply(status=502, body=b"<html><h1>502 Bad Gateway</h1></html>"), id="502-html"),
+            pytest.param(
+                Reply(status=500, body=b'{"errors": ["oops"], "status_code": 500}'), id="500"
+            ),
+            pytest.param(
+                Reply(status=502, body=b"<html><h1>502 Bad Gateway</h1></html>"), id="502-html"
+            ),
             pytest.param(Reply(status=503), id="503-empty"),
             pytest.param(Reply(status=504, body=b"gateway timeout"), id="504-text"),
             pytest.param(Reply(status=429, headers={"Retry-After": "0"}), id="429"),
             pytest.param(Reply(reset=True), id="connection-reset"),
-            pytest.param(Reply(truncate=True, body=envelope([record(0)] * 50)), id="truncated-body"),
-            pytest.param(Reply(body=b'{"errors": ["db down"], "status_code": 503}'), id="error-envelope-in-200"),
+            pytest.param(
+                Reply(truncate=True, body=envelope([record(0)] * 50)), id="truncated-body"
+            ),
+            pytest.param(
+                Reply(body=b'{"errors": ["db down"], "status_code": 503}'),
+                id="error-envelope-in-200",
+            ),
         ],
     )
-    async def test_transient_faults_are_retried_transparently(self, make_server: MakeServer, reply: Reply) -> None:
+    async def test_transient_faults_are_retried_transparently(
+        self, make_server: MakeServer, reply: Reply
+    ) -> None:
         """A transient fault mid-walk is retried and the walk still yields every record in order."""
         server = await make_server(1000)
         server.at(300, reply, reply)
@@ -408,7 +440,9 @@ class TestFaults:
             pytest.param(404, NotFoundError, id="404"),
         ],
     )
-    async def test_client_errors_are_never_retried(self, make_server: MakeServer, status: int, error: type[Exception]) -> None:
+    async def test_client_errors_are_never_retried(
+        self, make_server: MakeServer, status: int, error: type[Exception]
+    ) -> None:
         """400, 401, 403 and 404 are raised after one attempt."""
         server = await make_server(1000)
         server.at(0, Reply(status=status, body=b'{"errors": ["no"], "status_code": %d}' % status))
@@ -420,12 +454,18 @@ class TestFaults:
     @pytest.mark.parametrize(
         ("reply", "match"),
         [
-            pytest.param(Reply(body=b"<html>maintenance</html>"), "not valid JSON", id="html-on-200"),
-            pytest.param(Reply(body=b'{"data": [{"id": 5}]}'), r"\$\.data\[0\]\.id", id="wrong-type"),
+            pytest.param(
+                Reply(body=b"<html>maintenance</html>"), "not valid JSON", id="html-on-200"
+            ),
+            pytest.param(
+                Reply(body=b'{"data": [{"id": 5}]}'), r"\$\.data\[0\]\.id", id="wrong-type"
+            ),
             pytest.param(Reply(body=b""), "not valid JSON", id="empty-200"),
         ],
     )
-    async def test_undecodable_pages_are_decode_errors(self, make_server: MakeServer, reply: Reply, match: str) -> None:
+    async def test_undecodable_pages_are_decode_errors(
+        self, make_server: MakeServer, reply: Reply, match: str
+    ) -> None:
         """A 200 that is not a valid page raises DecodeError naming the problem, not retried."""
         server = await make_server(1000)
         server.at(200, reply)
@@ -450,7 +490,9 @@ class TestFaults:
             seen += [loc.id async for loc in client.locations(offset=error.resume_offset)]
         assert seen == ids(1000)
 
-    async def test_failure_stops_fetches_past_the_failed_page(self, make_server: MakeServer) -> None:
+    async def test_failure_stops_fetches_past_the_failed_page(
+        self, make_server: MakeServer
+    ) -> None:
         """Once a page has failed for good, no page after it is requested any more."""
         server = await make_server(100_000, latency=lambda offset: 0.05 if offset < 500 else 0.0)
         server.at(500, Reply(status=400))
@@ -485,7 +527,9 @@ def builtins_timeout() -> type[BaseException]:
 
 
 class TestSecrets:
-    async def test_secret_never_shown(self, make_server: MakeServer, caplog: pytest.LogCaptureFixture) -> None:
+    async def test_secret_never_shown(
+        self, make_server: MakeServer, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """Neither the secret nor the Authorization value appears in a repr, a log line or a traceback."""
         caplog.set_level(logging.DEBUG)
         server = await make_server(1000)

@@ -49,7 +49,9 @@ def test_location_hierarchy(sample: Sample) -> None:
 def test_decimal_string_coordinates_become_floats(sample: Sample) -> None:
     """OCPI-style decimal strings decode to the same floats as JSON numbers."""
     loc = locations(sample("metadata_page.json"))[1]
-    assert loc.address.coordinates == type(loc.address.coordinates)(latitude=42.45165, longitude=-75.09985)
+    assert loc.address.coordinates == type(loc.address.coordinates)(
+        latitude=42.45165, longitude=-75.09985
+    )
 
 
 def test_unknown_enum_values_survive(sample: Sample) -> None:
@@ -100,7 +102,9 @@ def test_restrictions_are_modelled(sample: Sample) -> None:
 
 def test_records_are_not_tracked_by_the_garbage_collector(sample: Sample) -> None:
     """Records are untracked, and their tuples are dropped by the first collection that sees them."""
-    records = realtime(sample("realtime_page.json")) + tuple(locations(sample("metadata_page.json")))
+    records = realtime(sample("realtime_page.json")) + tuple(
+        locations(sample("metadata_page.json"))
+    )
     gc.collect()  # CPython untracks a tuple once a collection finds only untracked items in it
     for loc in records:
         assert not gc.is_tracked(loc)

@@ -7,14 +7,18 @@ import pytest
 from paren_async._pagination import PageRequest, first_page, next_page
 
 
-def walk(total: int, *, start: int = 0, page_size: int = 100, max_items: int | None = None) -> list[PageRequest]:
+def walk(
+    total: int, *, start: int = 0, page_size: int = 100, max_items: int | None = None
+) -> list[PageRequest]:
     """The requests a sequential walk makes over a collection of `total` records."""
     requests = []
     request = first_page(start, page_size, max_items)
     while request is not None:
         requests.append(request)
         received = max(0, min(request.limit, total - request.offset))
-        request = next_page(request, received, start=start, page_size=page_size, max_items=max_items)
+        request = next_page(
+            request, received, start=start, page_size=page_size, max_items=max_items
+        )
     return requests
 
 
@@ -36,7 +40,11 @@ def test_walk_ends_at_first_short_page(total: int, offsets: list[int]) -> None:
 
 def test_max_items_asks_for_exactly_what_remains() -> None:
     """With max_items the last page's limit is what remains, and nothing after it is asked."""
-    assert walk(10_000, max_items=250) == [PageRequest(0, 100), PageRequest(100, 100), PageRequest(200, 50)]
+    assert walk(10_000, max_items=250) == [
+        PageRequest(0, 100),
+        PageRequest(100, 100),
+        PageRequest(200, 50),
+    ]
 
 
 def test_max_items_smaller_than_a_page() -> None:
@@ -51,7 +59,10 @@ def test_max_items_zero_requests_nothing() -> None:
 
 def test_offsets_are_relative_to_the_start() -> None:
     """A walk resumed at an offset counts max_items from there."""
-    assert walk(1_000, start=950, page_size=30, max_items=40) == [PageRequest(950, 30), PageRequest(980, 10)]
+    assert walk(1_000, start=950, page_size=30, max_items=40) == [
+        PageRequest(950, 30),
+        PageRequest(980, 10),
+    ]
 
 
 def test_exact_multiple_of_max_items_stops_without_confirmation() -> None:

@@ -19,10 +19,18 @@ from paren_async import (
 )
 from paren_async._retry import retry_delay
 
-POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=8.0, max_retry_after=30.0, budget=100.0)
+POLICY = RetryPolicy(
+    max_attempts=5, base_delay=1.0, max_delay=8.0, max_retry_after=30.0, budget=100.0
+)
 
 
-def delay(error: ParenError, *, attempt: int = 1, elapsed: float = 0.0, policy: RetryPolicy | None = POLICY) -> float | None:
+def delay(
+    error: ParenError,
+    *,
+    attempt: int = 1,
+    elapsed: float = 0.0,
+    policy: RetryPolicy | None = POLICY,
+) -> float | None:
     return retry_delay(policy, error, attempt=attempt, elapsed=elapsed, random=lambda: 1.0)
 
 
