@@ -74,6 +74,9 @@ class ScriptedServer:
     def at(self, offset: int, *replies: Reply) -> None:
         self.script[offset].extend(replies)
 
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.log]
+
     def offsets(self, path: str = "/metadata/v1/locations") -> list[int]:
         return [int(q["offset"]) for p, q in self.log if p == path]
 
@@ -120,6 +123,8 @@ class ScriptedServer:
         return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
 
     async def _healthcheck(self, request: web.Request) -> web.Response:
+        self.log.append((request.path, dict(request.query)))
+        self.authorizations.append(request.headers.get("Authorization"))
         if self.script.get(-1):
             reply = self.script[-1].popleft()
             return web.Response(status=reply.status, body=reply.body)

@@ -219,7 +219,7 @@ class TestCredentials:
             assert await client.healthcheck()
             with pytest.raises(UsageError, match="PAREN_API_KEY"):
                 client.locations()
-        assert server.log == []
+        assert server.paths() == ["/healthcheck"]
 
     def test_half_credentials_are_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A key without a secret (or the reverse) is a configuration error, not a silent anonymous client."""
