@@ -155,7 +155,7 @@ def _iso_utc(afdc_timestamp: str) -> str:
 @functools.cache
 def load_stations() -> tuple[Station, ...]:
     """All 4,736 stations, in file order (parsed once per process, ~50 ms)."""
-    raw = resources.files("paren_async.testing").joinpath("data", _DATA_FILE).read_bytes()
+    raw = resources.files("paren_async.testing").joinpath("data").joinpath(_DATA_FILE).read_bytes()
     with io.TextIOWrapper(gzip.GzipFile(fileobj=io.BytesIO(raw)), encoding="utf-8") as text:
         return tuple(
             Station(

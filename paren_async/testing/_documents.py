@@ -13,7 +13,7 @@ from typing import Final
 
 from ._dataset import PriceComponent, Station, connectors_for, prices
 
-__all__ = ["evse_count", "hole", "metadata", "pricing", "realtime"]
+__all__ = ["evse_count", "hole", "inline", "location_id", "metadata", "pricing", "realtime"]
 
 # Networks that sell memberships: their realtime pricing sometimes carries a "member" price.
 _MEMBER_NETWORKS: Final = frozenset(
@@ -34,13 +34,35 @@ _AMENITIES: Final = {
     "CAMPGROUND": ("PARK", "RESTROOMS"),
 }
 _WEEKDAYS: Final = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")
-_PEAK: Final = {"start_time": "16:00", "end_time": "21:00", "day_of_week": list(_WEEKDAYS)}
+_PEAK: Final[dict[str, object]] = {
+    "start_time": "16:00",
+    "end_time": "21:00",
+    "day_of_week": list(_WEEKDAYS),
+}
 
 
 def hole(name: str, index: int = 0) -> str:
-    # U+E000 (private use) never occurs in the data and msgspec writes it unescaped, so the
-    # encoded hole is found again byte for byte.
+    """A JSON value to be filled in per location copy (the filling is JSON: quotes and all)."""
+    # U+E000/U+E001 (private use) never occur in the data and msgspec writes them unescaped, so
+    # the encoded hole is found again byte for byte.
     return f"\ue000{name}:{index}\ue000"
+
+
+def inline(name: str) -> str:
+    """Text to be filled in per location copy inside a JSON string (the filling needs no escape)."""
+    return f"\ue001{name}\ue001"
+
+
+def location_id(station: Station, suffix: str) -> str:
+    return f"PRN-{station.afdc_id}{suffix}"
+
+
+def _evse_id(station: Station, index: int) -> str:
+    # A version 4 UUID: 80 bits from the station, then 32 from the location key and 16 from the
+    # EVSE number, so ids are stable, unique, and cheap to fill in.
+    h = hashlib.shake_128(f"evse:{station.afdc_id}".encode()).hexdigest(10)
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{inline('key')}{index:04x}"
 
 
 def _unit(text: str) -> float:
@@ -78,15 +100,18 @@ def metadata(station: Station, seed: int) -> dict[str, object]:
     """A Metadata ("Location Details") record for ``station``."""
     stamp = station.updated_at
     tag = f"{seed}:{station.afdc_id}"
-    pool: dict[str, object] = {"id": hole("pool_id"), "last_updated": stamp}
-    pool["model"] = _model(_levels(station))
+    pool: dict[str, object] = {
+        "id": location_id(station, inline("copy")) + "-P",
+        "last_updated": stamp,
+        "model": _model(_levels(station)),
+    }
     if "NEVI" in station.funding:
         pool["program"] = "NEVI"
     elif "CFI" in station.funding:
         pool["program"] = "CFI"
     pool["evses"] = [
         {
-            "id": hole("evse_id", i),
+            "id": _evse_id(station, i),
             "status": hole("status", i),
             "connectors": [
                 {
@@ -107,7 +132,7 @@ def metadata(station: Station, seed: int) -> dict[str, object]:
     ]
     energy = [c.price for c in prices(station.pricing_text) if c.type == "ENERGY"]
     document: dict[str, object] = {
-        "id": hole("id"),
+        "id": location_id(station, inline("copy")),
         "name": station.name,
         "address": _address(station),
         "time_zone": "America/New_York",
@@ -176,16 +201,17 @@ def pricing(station: Station, seed: int, form: int) -> dict[str, object]:
         elements: list[dict[str, object]] = []
         for group, restrictions in groups:
             written = [
-                {"type": c.type, "price": round(c.price * scale, 2), "step_size": 1}
-                for c in group
+                {"type": c.type, "price": round(c.price * scale, 2), "step_size": 1} for c in group
             ]
             if form == 1 or (form == 2 and len(written) == 1):
-                elements.extend({"pricing_components": w, "restrictions": restrictions} for w in written)
+                elements.extend(
+                    {"pricing_components": one, "restrictions": restrictions} for one in written
+                )
             else:
                 elements.append({"pricing_components": written, "restrictions": restrictions})
         return {"currency": "USD", "elements": elements}
 
-    result = {"non-member": side(1.0)}
+    result: dict[str, object] = {"non-member": side(1.0)}
     if station.network in _MEMBER_NETWORKS and _unit(f"member:{tag}") < 0.5:
         result["member"] = side(0.85)
     return result
@@ -196,7 +222,7 @@ def realtime(station: Station, seed: int) -> dict[str, object]:
     tag = f"{seed}:{station.afdc_id}"
     evses = [
         {
-            "id": hole("evse_id", i),
+            "id": _evse_id(station, i),
             "status": hole("status", i),
             "last_updated": hole("ts"),
             "connectors": [
@@ -212,11 +238,11 @@ def realtime(station: Station, seed: int) -> dict[str, object]:
         for i, level in enumerate(_levels(station))
     ]
     return {
-        "id": hole("id"),
+        "id": location_id(station, inline("copy")),
         "address": _address(station),
         "last_updated": hole("ts"),
         "charging_pool": {
-            "id": hole("pool_id"),
+            "id": location_id(station, inline("copy")) + "-P",
             "last_updated": hole("ts"),
             "current_pricing": hole("pricing"),
             "evses": evses,

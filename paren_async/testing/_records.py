@@ -14,7 +14,6 @@ is then a join of fragments and small values; finished records are cached, bound
 from __future__ import annotations
 
 import functools
-import hashlib
 import random
 import re
 from collections.abc import Callable
@@ -34,7 +33,11 @@ STATUS_PERIOD: Final = 30.0
 #: Records kept encoded per family (~2 KB each): all of a default emulator, not all of 1,000,000.
 CACHE_SIZE: Final = 100_000
 
-_HOLE: Final = re.compile(rb'"\xee\x80\x80([a-z_]+):(\d+)\xee\x80\x80"')
+# A whole-value hole (quoted, see _documents.hole) or a hole inside a string (_documents.inline).
+_HOLE: Final = re.compile(
+    rb'"\xee\x80\x80([a-z_]+):(\d+)\xee\x80\x80"'  # U+E000 name:index U+E000, quoted
+    rb"|\xee\x80\x81([a-z_]+)\xee\x80\x81"  # U+E001 name U+E001
+)
 _JSON: Final = msgspec.json.Encoder()
 
 # OCPI statuses weighted by how often a live network shows them; BLOCKED and RESERVED are rare on
@@ -81,17 +84,16 @@ def utc_iso(epoch: float, *, micros: bool) -> str:
 class _Template:
     fragments: tuple[bytes, ...]
     holes: tuple[tuple[str, int], ...]  # (name, index) of the hole after fragments[i]
-    evse_prefix: str  # the station's part of its EVSE UUIDs
 
     @classmethod
-    def encode(cls, document: object, station: Station) -> _Template:
+    def encode(cls, document: object) -> _Template:
         parts = _HOLE.split(_JSON.encode(document))
-        # re.split with two groups yields fragment, name, index, fragment, name, index, ...
-        holes = tuple((parts[i].decode(), int(parts[i + 1])) for i in range(1, len(parts), 3))
-        h = hashlib.shake_128(f"evse:{station.afdc_id}".encode()).hexdigest(10)
-        # UUID version 4, RFC 4122 variant; the last group is the key and EVSE number.
-        prefix = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}"
-        return cls(tuple(parts[0::3]), holes, prefix)
+        # re.split with three groups yields fragment, name, index, inline name, fragment, ...
+        holes = tuple(
+            (parts[i].decode(), int(parts[i + 1])) if parts[i] else (parts[i + 2].decode(), 0)
+            for i in range(1, len(parts), 4)
+        )
+        return cls(tuple(parts[0::4]), holes)
 
     def render(self, values: dict[str, list[bytes]]) -> bytes:
         out: list[bytes] = [b""] * (2 * len(self.fragments) - 1)
@@ -100,16 +102,16 @@ class _Template:
         return b"".join(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _template(seed: int, family: str, index: int) -> _Template:
     # Shared by every emulator of the process: tests start many, all from the same stations.
     station = load_stations()[index]
     if family == "metadata":
-        return _Template.encode(_documents.metadata(station, seed), station)
-    return _Template.encode(_documents.realtime(station, seed), station)
+        return _Template.encode(_documents.metadata(station, seed))
+    return _Template.encode(_documents.realtime(station, seed))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pricing(seed: int, index: int, form: int) -> bytes:
     return _JSON.encode(_documents.pricing(load_stations()[index], seed, form))
 
@@ -117,8 +119,11 @@ def _pricing(seed: int, index: int, form: int) -> bytes:
 class RecordFactory:
     """Location ids and encoded records for any key, deterministic for a seed."""
 
-    def __init__(self, *, seed: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, *, seed: int, clock: Callable[[], float], cache_size: int = CACHE_SIZE
+    ) -> None:
         self._seed = seed
+        self._cache_size = cache_size
         self._clock = clock
         self._stations = load_stations()
         perm = list(range(len(self._stations)))
@@ -127,14 +132,18 @@ class RecordFactory:
         self._metadata: dict[int, bytes] = {}
         self._realtime: dict[int, bytes] = {}
         self._realtime_bucket = -1
+        self._stamp = (-1, b"")
 
-    def station(self, key: int) -> Station:
-        return self._stations[self._perm[key % len(self._stations)]]
+    @property
+    def stations(self) -> tuple[Station, ...]:
+        return self._stations
+
+    def station_index(self, key: int) -> int:
+        return self._perm[key % len(self._stations)]
 
     def location_id(self, key: int) -> str:
         copy, index = divmod(key, len(self._stations))
-        base = f"PRN-{self._stations[self._perm[index]].afdc_id}"
-        return base if copy == 0 else f"{base}-{copy}"
+        return _documents.location_id(self._stations[self._perm[index]], _suffix(copy))
 
     def bucket(self) -> int:
         """The current realtime status period: statuses change when it does."""
@@ -144,7 +153,7 @@ class RecordFactory:
         record = self._metadata.get(key)
         if record is None:
             record = self._render("metadata", key, -1)
-            _remember(self._metadata, key, record)
+            self._remember(self._metadata, key, record)
         return record
 
     def realtime(self, key: int, bucket: int) -> bytes:
@@ -154,33 +163,42 @@ class RecordFactory:
         record = self._realtime.get(key)
         if record is None:
             record = self._render("realtime", key, bucket)
-            _remember(self._realtime, key, record)
+            self._remember(self._realtime, key, record)
         return record
 
     def _render(self, family: str, key: int, bucket: int) -> bytes:
-        index = self._perm[key % len(self._stations)]
+        copy, position = divmod(key, len(self._stations))
+        index = self._perm[position]
         station = self._stations[index]
-        template = _template(self._seed, family, index)
-        location_id = self.location_id(key)
         evses = _documents.evse_count(station)
-        # bucket -1 stands for metadata's static status; the statuses tables differ anyway.
-        base = mix(self._seed * 1_000_003 + bucket) ^ (key << 16)
+        # One 64-bit draw gives eight statuses; bucket -1 stands for metadata's static ones.
+        base = mix(self._seed * 1_000_003 + bucket) ^ (key << 8)
+        draws = b"".join(mix(base + j).to_bytes(8, "little") for j in range(0, evses, 8))
         table = _METADATA_STATUS if bucket < 0 else _REALTIME_STATUS
         latitude, longitude = self._coordinates(station, key)
         values: dict[str, list[bytes]] = {
-            "id": [_JSON.encode(location_id)],
-            "pool_id": [_JSON.encode(f"{location_id}-P")],
+            "copy": [_suffix(copy).encode()],
+            "key": [f"{key:08x}".encode()],
             "lat": [latitude],
             "lon": [longitude],
-            "evse_id": [
-                f'"{template.evse_prefix}-{key:08x}{i:04x}"'.encode() for i in range(evses)
-            ],
-            "status": [table[mix(base | i) & 0xFF] for i in range(evses)],
+            "status": [table[b] for b in draws[:evses]],
         }
         if bucket >= 0:
-            values["ts"] = [_JSON.encode(utc_iso(bucket * STATUS_PERIOD, micros=False))]
+            values["ts"] = [self._bucket_stamp(bucket)]
             values["pricing"] = [_pricing(self._seed, index, key % 3)]
-        return template.render(values)
+        return _template(self._seed, family, index).render(values)
+
+    def _remember(self, cache: dict[int, bytes], key: int, record: bytes) -> None:
+        if len(cache) >= self._cache_size:
+            if not cache:
+                return  # caching disabled
+            del cache[next(iter(cache))]  # oldest first: walks move forward
+        cache[key] = record
+
+    def _bucket_stamp(self, bucket: int) -> bytes:
+        if self._stamp[0] != bucket:
+            self._stamp = (bucket, _JSON.encode(utc_iso(bucket * STATUS_PERIOD, micros=False)))
+        return self._stamp[1]
 
     def _coordinates(self, station: Station, key: int) -> tuple[bytes, bytes]:
         draw = mix(self._seed * 7_919 + key)
@@ -197,7 +215,5 @@ class RecordFactory:
         return latitude.encode(), longitude.encode()
 
 
-def _remember(cache: dict[int, bytes], key: int, record: bytes) -> None:
-    if len(cache) >= CACHE_SIZE:
-        del cache[next(iter(cache))]  # oldest first: walks move forward
-    cache[key] = record
+def _suffix(copy: int) -> str:
+    return f"-{copy}" if copy else ""
