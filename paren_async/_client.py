@@ -21,6 +21,7 @@ from ._config import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
+    MAX_CONCURRENCY,
     Credentials,
     RetryPolicy,
     Timeout,
@@ -30,12 +31,15 @@ from ._config import (
     resolve_base_url,
 )
 from ._exceptions import (
+    APIError,
     ClientClosedError,
     ParenError,
+    RateLimitError,
     ServerError,
     TransportError,
     UsageError,
 )
+from ._flow import AdaptiveLimit, Cooldown, TokenBucket
 from ._http import (
     Envelope,
     Request,
@@ -61,6 +65,8 @@ R = TypeVar("R")
 METADATA_LOCATIONS: Final = "/metadata/v1/locations"
 REALTIME_LOCATIONS: Final = "/realtime/v1/locations"
 HEALTHCHECK: Final = "/healthcheck"
+#: Statuses that mean "too much load": they shrink the client's window of requests in flight.
+CONGESTION_STATUSES: Final = frozenset({429, 503})
 
 
 class _IdOnly(msgspec.Struct, gc=False):
@@ -86,6 +92,10 @@ class ParenClient:
     only ``healthcheck()`` works. ``session=`` borrows a caller's ``aiohttp.ClientSession``, which
     the client then never closes; otherwise it creates one on first use and closes it in
     ``aclose()``. A closed client refuses reuse.
+
+    All walks of one client share its flow control: a 429 pauses every request until the moment
+    the server named; ``rate_limit=`` caps requests per second; and the number of requests in
+    flight halves on 429/503 and grows back slowly after successes (``statistics().window``).
     """
 
     def __init__(
@@ -97,6 +107,7 @@ class ParenClient:
         concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = DEFAULT_RETRY,
+        rate_limit: float | None = None,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
     ) -> None:
@@ -110,12 +121,17 @@ class ParenClient:
         self._timeout = Timeout.coerce(timeout)
         self._retry = retry
         self._transport: Transport = transport or AiohttpTransport(
-            session, pool_size=max(100, self._concurrency)
+            session, pool_size=MAX_CONCURRENCY
         )
         self._state = _State.OPEN
         self._walks: weakref.WeakSet[PageStream[Any]] = weakref.WeakSet()
         self._counters = Counters()
         self._random = random.Random()
+        self._cooldown = Cooldown()
+        self._bucket = None if rate_limit is None else TokenBucket(rate_limit)
+        # Never more in flight than the connection pool holds, so no attempt's timeout is spent
+        # waiting for a pooled connection.
+        self._limit = AdaptiveLimit(MAX_CONCURRENCY)
 
     def __repr__(self) -> str:
         key = self._credentials.api_key if self._credentials else None
@@ -154,7 +170,9 @@ class ParenClient:
 
     def statistics(self) -> ClientStatistics:
         """A snapshot of what this client has done so far."""
-        return self._counters.snapshot()
+        return self._counters.snapshot(
+            cooldown_seconds=self._cooldown.total, window=self._limit.limit
+        )
 
     # -- endpoints --
 
@@ -184,12 +202,17 @@ class ParenClient:
         offset: int = 0,
         max_items: int | None = None,
         concurrency: int | None = None,
+        drift_check: bool = True,
+        deadline: float | None = None,
         **filters: str | int | float | bool | None,
     ) -> Pager[Location]:
-        """Walk the Metadata API's locations; extra keyword arguments are query filters."""
-        return self._pager(
-            METADATA_LOCATIONS, _LOCATIONS, page_size, offset, max_items, concurrency, filters
-        )
+        """Walk the Metadata API's locations; extra keyword arguments are query filters.
+
+        ``drift_check`` overlaps pages by one record to repair records inserted or removed during
+        the walk; ``deadline`` bounds the whole walk in seconds (``TimeoutError`` past it).
+        """
+        spec = self._walk_spec(page_size, offset, max_items, concurrency, drift_check, deadline)
+        return self._pager(METADATA_LOCATIONS, _LOCATIONS, spec, filters)
 
     def realtime_locations(
         self,
@@ -198,35 +221,47 @@ class ParenClient:
         offset: int = 0,
         max_items: int | None = None,
         concurrency: int | None = None,
+        drift_check: bool = True,
+        deadline: float | None = None,
         **filters: str | int | float | bool | None,
     ) -> Pager[RealtimeLocation]:
-        """Walk the Realtime API's locations; extra keyword arguments are query filters."""
-        return self._pager(
-            REALTIME_LOCATIONS, _REALTIME, page_size, offset, max_items, concurrency, filters
-        )
+        """Walk the Realtime API's locations; the options are those of ``locations()``."""
+        spec = self._walk_spec(page_size, offset, max_items, concurrency, drift_check, deadline)
+        return self._pager(REALTIME_LOCATIONS, _REALTIME, spec, filters)
 
     # -- machinery --
+
+    def _walk_spec(
+        self,
+        page_size: int,
+        offset: int,
+        max_items: int | None,
+        concurrency: int | None,
+        drift_check: bool,
+        deadline: float | None,
+    ) -> WalkSpec:
+        self._check_open()
+        if deadline is not None:
+            Timeout(attempt=deadline)  # the same check as any other duration
+        if concurrency is not None:
+            check_concurrency(concurrency)
+        return WalkSpec(
+            offset=check_non_negative("offset", offset) or 0,
+            page_size=check_page_size(page_size),
+            max_items=check_non_negative("max_items", max_items),
+            concurrency=self._concurrency if concurrency is None else concurrency,
+            drift_check=bool(drift_check),
+            deadline=deadline,
+        )
 
     def _pager(
         self,
         path: str,
         decoder: msgspec.json.Decoder[Envelope[T]],
-        page_size: int,
-        offset: int,
-        max_items: int | None,
-        concurrency: int | None,
+        spec: WalkSpec,
         filters: dict[str, str | int | float | bool | None],
     ) -> Pager[T]:
-        self._check_open()
-        spec = WalkSpec(
-            offset=check_non_negative("offset", offset) or 0,
-            page_size=check_page_size(page_size),
-            max_items=check_non_negative("max_items", max_items),
-            concurrency=self._concurrency
-            if concurrency is None
-            else check_concurrency(concurrency),
-        )
-        build_query(filters, limit=page_size, offset=offset)  # reject bad filters now, not mid-walk
+        build_query(filters, limit=spec.page_size, offset=spec.offset)  # refuse bad filters now
         credentials = self._require_credentials()
         fetch = functools.partial(self._fetch_page, path, filters, credentials)
         return Pager(
@@ -235,6 +270,7 @@ class ParenClient:
             record_id=_record_id,
             raw_record_id=_raw_record_id,
             spec=spec,
+            counters=self._counters,
             on_open=self._walks.add,
         )
 
@@ -269,14 +305,20 @@ class ParenClient:
         return await self._transport.send(request)
 
     async def _send(self, request: Request, decode: Callable[[Response], R]) -> R:
-        """Send and decode, retrying transient failures as the retry policy says."""
+        """Send and decode, under the client's flow control, retrying as the policy says."""
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
+            await self._cooldown.wait()
+            if self._bucket is not None:
+                await self._bucket.acquire()
+            slot = await self._limit.acquire()
+            congested = False
             try:
                 return decode(await self._send_once(request))
             except ParenError as error:
+                congested = isinstance(error, APIError) and error.status in CONGESTION_STATUSES
                 delay = retry_delay(
                     self._retry,
                     error,
@@ -284,6 +326,7 @@ class ParenClient:
                     elapsed=time.monotonic() - started,
                     random=self._random.random,
                 )
+                self._hold_back(error, delay)
                 retried = delay is not None and self._state is _State.OPEN
                 self._counters.record_error(error, retried=retried)
                 if delay is None or not retried:
@@ -297,7 +340,21 @@ class ParenClient:
                     attempt,
                     error.message,
                 )
+            finally:
+                self._limit.release(slot, congested=congested)
             await anyio.sleep(delay)
+
+    def _hold_back(self, error: ParenError, delay: float | None) -> None:
+        """After a rate limit, pause every request of the client, not only this one."""
+        if not isinstance(error, (RateLimitError, ServerError)):
+            return
+        pause = error.retry_after if isinstance(error, RateLimitError) else None
+        if pause is None and isinstance(error, RateLimitError):
+            pause = delay  # no Retry-After: everyone backs off as this request does
+        if pause:
+            cap = self._retry.max_retry_after if self._retry else pause
+            self._cooldown.close_for(min(pause, cap))
+            logger.info("rate limited: all requests of this client paused for %.2fs", pause)
 
 
 def _record_id(record: Location | RealtimeLocation) -> object:

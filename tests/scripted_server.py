@@ -66,6 +66,11 @@ class ScriptedServer:
     script: dict[int, deque[Reply]] = field(default_factory=lambda: defaultdict(deque))
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
+    #: After this many requests, every request for `throttle_for` seconds gets a 429.
+    throttle_after: int | None = None
+    throttle_for: float = 0.0
+    throttled: int = 0
+    _throttle_until: float = 0.0
     in_flight: int = 0
     max_in_flight: int = 0
     cancelled: int = 0
@@ -88,6 +93,8 @@ class ScriptedServer:
             body = b'{"errors": ["invalid credentials"], "status_code": 401}'
             return web.Response(status=401, body=body, content_type="application/json")
         offset, limit = int(query.get("offset", 0)), int(query.get("limit", 100))
+        if (rate_limited := self._rate_limited()) is not None:
+            return rate_limited
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -102,6 +109,16 @@ class ScriptedServer:
             raise
         finally:
             self.in_flight -= 1
+
+    def _rate_limited(self) -> web.Response | None:
+        now = asyncio.get_running_loop().time()
+        if self.throttle_after is not None and len(self.log) == self.throttle_after + 1:
+            self._throttle_until = now + self.throttle_for
+        if now >= self._throttle_until:
+            return None
+        self.throttled += 1
+        retry_after = f"{self._throttle_until - now:.3f}"
+        return web.Response(status=429, headers={"Retry-After": retry_after})
 
     async def _scripted(self, request: web.Request, reply: Reply) -> web.StreamResponse:
         if reply.hang:

@@ -34,6 +34,11 @@ def ids(total: int, start: int = 0) -> list[str]:
     return [f"LOC-{i:07d}" for i in range(start, total)]
 
 
+def page_at(k: int, page_size: int = 100) -> int:
+    """Offset of the k-th request of a walk: pages after the first overlap by one record."""
+    return k * (page_size - 1)
+
+
 class TestWalk:
     @pytest.mark.parametrize("total", [0, 1, 99, 100, 101, 1000, 1234])
     @pytest.mark.parametrize("concurrency", [1, 3, 8])
@@ -52,7 +57,8 @@ class TestWalk:
         server = await make_server(1000, latency=lambda offset: 0.002 * ((offset // 100 * 7) % 5))
         async with client_for(server) as client:
             pages = [page async for page in client.locations().pages()]
-        assert [p.offset for p in pages] == list(range(0, 1100, 100))
+        assert [p.offset for p in pages[1:]] == [p.next_offset for p in pages[:-1]]
+        assert pages[-1].next_offset == 1000
         assert [loc.id for p in pages for loc in p.items] == ids(1000)
 
     async def test_window_is_bounded_by_concurrency(self, make_server: MakeServer) -> None:
@@ -69,20 +75,22 @@ class TestWalk:
             await client.locations(concurrency=2).collect()
         assert server.max_in_flight <= 2
 
-    async def test_one_page_collection_costs_one_request(self, make_server: MakeServer) -> None:
-        """The first page is fetched alone; a short one ends the walk with no fan-out."""
+    async def test_short_collection_is_confirmed_without_fan_out(
+        self, make_server: MakeServer
+    ) -> None:
+        """The first page is fetched alone; a short one is confirmed by one more page, no fan-out."""
         server = await make_server(42)
         async with client_for(server) as client:
             assert len(await client.locations().collect()) == 42
-        assert server.offsets() == [0]
+        assert server.offsets() == [0, 41]
 
     @pytest.mark.parametrize(
         ("max_items", "page_size", "offsets"),
         [
-            pytest.param(250, 100, [0, 100, 200], id="250"),
+            pytest.param(250, 100, [0, 99, 198], id="250"),
             pytest.param(100, 100, [0], id="one-full-page"),
             pytest.param(5, 100, [0], id="less-than-a-page"),
-            pytest.param(30, 7, [0, 7, 14, 21, 28], id="small-pages"),
+            pytest.param(30, 7, [0, 6, 12, 18, 24], id="small-pages"),
         ],
     )
     async def test_max_items_is_exact_and_fetches_nothing_extra(
@@ -97,7 +105,7 @@ class TestWalk:
         assert got == ids(max_items)
         assert sorted(server.offsets()) == offsets
         limits = [int(q["limit"]) for _, q in server.log]
-        assert sum(limits) == max_items
+        assert sum(limits) - (len(limits) - 1) == max_items  # each later page repeats one record
 
     async def test_offset_starts_mid_collection(self, make_server: MakeServer) -> None:
         """offset= starts the walk at that record."""
@@ -122,7 +130,8 @@ class TestWalk:
             raws = [r async for r in client.locations().raw()]
             raw_pages = [p async for p in client.locations(page_size=50).raw_pages()]
         assert raws == [record(i) for i in range(250)]
-        assert [p.offset for p in raw_pages] == [0, 50, 100, 150, 200, 250]
+        assert [r for p in raw_pages for r in p.items] == raws
+        assert [p.offset for p in raw_pages] == [0, 50, 99, 148, 197, 246]
         assert b"unknown_extra" in raws[0]
 
     async def test_realtime_walks_its_own_path_with_filters(self, make_server: MakeServer) -> None:
@@ -238,7 +247,7 @@ class TestCredentials:
         async with ParenClient(retry=FAST_RETRY) as client:
             assert client.base_url == server.url
             assert len(await client.locations().collect()) == 5
-        assert server.authorizations == [AUTHORIZATION]
+        assert server.authorizations == [AUTHORIZATION, AUTHORIZATION]
 
     async def test_wrong_credentials_cost_one_request(self, make_server: MakeServer) -> None:
         """A 401 is raised at once: not retried, no fan-out."""
@@ -405,18 +414,18 @@ class TestFaults:
     ) -> None:
         """A transient fault mid-walk is retried and the walk still yields every record in order."""
         server = await make_server(1000)
-        server.at(300, reply, reply)
+        server.at(page_at(3), reply, reply)
         async with client_for(server) as client:
             assert [loc.id async for loc in client.locations()] == ids(1000)
             stats = client.statistics()
-        assert server.offsets().count(300) == 3
+        assert server.offsets().count(page_at(3)) == 3
         # aiohttp itself repeats a GET once when a reused keep-alive connection is reset.
         assert stats.retries == 2 or (reply.reset and stats.retries == 1)
 
     async def test_hang_times_out_and_is_retried(self, make_server: MakeServer) -> None:
         """A response that never comes is a timeout after the attempt limit, then retried."""
         server = await make_server(250)
-        server.at(100, Reply(hang=True))
+        server.at(page_at(1), Reply(hang=True))
         async with client_for(server, timeout=0.3) as client:
             assert len(await client.locations().collect()) == 250
             assert client.statistics().retries_by_reason == {"timeout": 1}
@@ -468,25 +477,26 @@ class TestFaults:
     ) -> None:
         """A 200 that is not a valid page raises DecodeError naming the problem, not retried."""
         server = await make_server(1000)
-        server.at(200, reply)
+        server.at(page_at(2), reply)
         async with client_for(server) as client:
             with pytest.raises(DecodeError, match=match) as caught:
                 await client.locations().collect()
-        assert caught.value.resume_offset == 200
-        assert server.offsets().count(200) == 1
+        assert caught.value.resume_offset == page_at(2) + 1  # just after the last record yielded
+        assert server.offsets().count(page_at(2)) == 1
 
     async def test_exhausted_retries_carry_the_resume_offset(self, make_server: MakeServer) -> None:
         """When retries run out, the error says where to resume, and resuming loses nothing."""
         server = await make_server(1000)
-        server.at(400, *[Reply(status=503)] * 4)
+        server.at(page_at(4), *[Reply(status=503)] * 4)
         seen: list[str] = []
         async with client_for(server) as client:
             with pytest.raises(ServerError) as caught:
                 async for loc in client.locations():
                     seen.append(loc.id)
             error = caught.value
-            assert (error.status, error.attempts, error.resume_offset) == (503, 4, 400)
-            assert "resume with offset=400" in str(error)
+            assert (error.status, error.attempts, error.resume_offset) == (503, 4, 397)
+            assert len(seen) == 397
+            assert "resume with offset=397" in str(error)
             seen += [loc.id async for loc in client.locations(offset=error.resume_offset)]
         assert seen == ids(1000)
 
@@ -494,13 +504,13 @@ class TestFaults:
         self, make_server: MakeServer
     ) -> None:
         """Once a page has failed for good, no page after it is requested any more."""
-        server = await make_server(100_000, latency=lambda offset: 0.05 if offset < 500 else 0.0)
-        server.at(500, Reply(status=400))
+        server = await make_server(100_000, latency=lambda offset: 0.05 if offset < 495 else 0.0)
+        server.at(page_at(5), Reply(status=400))
         async with client_for(server, concurrency=8) as client:
             with pytest.raises(BadRequestError) as caught:
                 await client.locations().collect()
-        assert caught.value.resume_offset == 500
-        assert max(server.offsets()) <= 500 + 8 * 100
+        assert caught.value.resume_offset == page_at(5) + 1
+        assert max(server.offsets()) <= page_at(5 + 8)
 
     async def test_connection_refused_is_a_transport_error(self) -> None:
         """Nothing listening is a TransportError with the URL, after the retries."""

@@ -8,16 +8,27 @@ from paren_async._pagination import PageRequest, first_page, next_page
 
 
 def walk(
-    total: int, *, start: int = 0, page_size: int = 100, max_items: int | None = None
+    total: int,
+    *,
+    start: int = 0,
+    page_size: int = 100,
+    max_items: int | None = None,
+    overlap: int = 0,
+    cap: int = 100,
 ) -> list[PageRequest]:
-    """The requests a sequential walk makes over a collection of `total` records."""
+    """The requests a sequential walk makes over `total` records, from a server capping pages at `cap`."""
     requests = []
     request = first_page(start, page_size, max_items)
     while request is not None:
         requests.append(request)
-        received = max(0, min(request.limit, total - request.offset))
+        received = max(0, min(request.limit, cap, total - request.offset))
         request = next_page(
-            request, received, start=start, page_size=page_size, max_items=max_items
+            request,
+            received,
+            start=start,
+            page_size=page_size,
+            max_items=max_items,
+            overlap=overlap,
         )
     return requests
 
@@ -26,16 +37,40 @@ def walk(
     ("total", "offsets"),
     [
         pytest.param(0, [0], id="empty"),
-        pytest.param(1, [0], id="one"),
-        pytest.param(99, [0], id="99"),
-        pytest.param(100, [0, 100], id="100-needs-empty-confirmation"),
-        pytest.param(101, [0, 100], id="101"),
-        pytest.param(250, [0, 100, 200], id="250"),
+        pytest.param(1, [0, 1], id="one"),
+        pytest.param(99, [0, 99], id="99"),
+        pytest.param(100, [0, 100], id="100"),
+        pytest.param(101, [0, 100, 101], id="101"),
+        pytest.param(250, [0, 100, 200, 250], id="250"),
     ],
 )
-def test_walk_ends_at_first_short_page(total: int, offsets: list[int]) -> None:
-    """The walk stops at the first page shorter than its limit, an empty one included."""
+def test_walk_ends_at_the_first_page_with_nothing_new(total: int, offsets: list[int]) -> None:
+    """A short page is confirmed by one more request; only an empty page ends the walk."""
     assert [r.offset for r in walk(total)] == offsets
+
+
+@pytest.mark.parametrize(
+    ("total", "offsets"),
+    [
+        pytest.param(0, [0], id="empty"),
+        pytest.param(1, [0, 0], id="one"),
+        pytest.param(100, [0, 99], id="100"),
+        pytest.param(250, [0, 99, 198, 249], id="250"),
+    ],
+)
+def test_overlapping_walk_ends_when_only_the_overlap_comes_back(
+    total: int, offsets: list[int]
+) -> None:
+    """With a one-record overlap, a page holding only the overlap record is the end."""
+    requests = walk(total, overlap=1)
+    assert [r.offset for r in requests] == offsets
+    assert [r.overlap for r in requests] == [0] + [1] * (len(offsets) - 1)
+
+
+def test_server_capping_pages_does_not_end_the_walk() -> None:
+    """A server that silently returns 40 records for limit=100 is walked to the end anyway."""
+    requests = walk(130, cap=40)
+    assert [r.offset for r in requests] == [0, 40, 80, 120, 130]
 
 
 def test_max_items_asks_for_exactly_what_remains() -> None:

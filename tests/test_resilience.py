@@ -1,0 +1,184 @@
+"""Resilience end to end: drift on live data, capped pages, rate limits, budgets, faults at scale."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from conftest import FAST_RETRY, MakeServer, client_for
+
+from paren_async import ParenClient, RetryPolicy, Timeout, TimeoutError
+from paren_async.testing import EmulatorFactory, Fault, ParenEmulator
+
+
+def client_of(emulator: ParenEmulator, **options: object) -> ParenClient:
+    options.setdefault("retry", FAST_RETRY)
+    return ParenClient(emulator.api_key, emulator.api_secret, base_url=emulator.url, **options)  # type: ignore[arg-type]
+
+
+class TestDrift:
+    async def test_records_inserted_before_the_cursor_are_not_repeated(
+        self, paren_emulator_factory: EmulatorFactory, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Inserts behind the cursor shift records into the next page; they are yielded once."""
+        emulator = await paren_emulator_factory(locations=1000)
+        original = emulator.ids()
+        seen: list[str] = []
+        async with client_of(emulator, concurrency=1) as client:
+            async for page in client.locations().pages():
+                seen += [loc.id for loc in page.items]
+                if len(seen) == 199:
+                    emulator.insert(5, at=20)
+            stats = client.statistics()
+        assert seen == original
+        assert (stats.drift_events, stats.duplicates_dropped) == (1, 5)
+        assert "collection changed near offset" in caplog.text
+
+    async def test_records_removed_before_the_cursor_are_not_skipped(
+        self, paren_emulator_factory: EmulatorFactory
+    ) -> None:
+        """Removals behind the cursor shift records back; a re-read recovers them."""
+        emulator = await paren_emulator_factory(locations=1000)
+        original = emulator.ids()
+        seen: list[str] = []
+        async with client_of(emulator, concurrency=1) as client:
+            async for page in client.locations().pages():
+                seen += [loc.id for loc in page.items]
+                if len(seen) == 199:
+                    emulator.remove(7, at=30)  # already yielded; the 7 after the cursor shift back
+            stats = client.statistics()
+        assert seen == original
+        # Of the 7 shifted records, 6 fell into the span already read; the 7th opens the next page.
+        assert (stats.drift_events, stats.records_recovered) == (1, 6)
+
+    async def test_without_the_drift_check_removals_skip_records(
+        self, paren_emulator_factory: EmulatorFactory
+    ) -> None:
+        """The hazard the check repairs: plain offset paging silently skips shifted records."""
+        emulator = await paren_emulator_factory(locations=1000)
+        original = emulator.ids()
+        seen: list[str] = []
+        async with client_of(emulator, concurrency=1) as client:
+            async for page in client.locations(drift_check=False).pages():
+                seen += [loc.id for loc in page.items]
+                if len(seen) == 200:
+                    emulator.remove(7, at=30)
+        assert set(original) - set(seen) == set(original[200:207])  # shifted behind the cursor
+
+    async def test_random_drift_under_concurrency_loses_and_repeats_nothing(
+        self, paren_emulator_factory: EmulatorFactory
+    ) -> None:
+        """With 5% of requests inserting or removing a record, every lasting record comes once."""
+        emulator = await paren_emulator_factory(locations=20_000, drift_rate=0.05, seed=7)
+        original = set(emulator.ids())
+        async with client_of(emulator, concurrency=8) as client:
+            seen = [loc.id async for loc in client.locations()]
+            stats = client.statistics()
+        lasting = original & set(emulator.ids())
+        assert len(seen) == len(set(seen))
+        assert lasting <= set(seen)
+        assert emulator.statistics().removed > 0
+        assert stats.drift_events > 0
+        assert stats.unrecovered_drift == 0
+
+
+class TestServerLimits:
+    async def test_capped_pages_do_not_end_the_walk(
+        self, paren_emulator_factory: EmulatorFactory
+    ) -> None:
+        """A server silently returning 40 records per page is still walked to the end."""
+        emulator = await paren_emulator_factory(locations=1000, page_cap=40)
+        async with client_of(emulator) as client:
+            seen = [loc.id async for loc in client.locations()]
+        assert seen == emulator.ids()
+
+    async def test_one_cooldown_for_all_workers(self, make_server: MakeServer) -> None:
+        """A 429 pauses every worker until Retry-After: about one round of 429s, not one per retry."""
+        server = await make_server(
+            20_000, latency=lambda offset: 0.01, throttle_after=40, throttle_for=0.3
+        )
+        async with client_for(
+            server, concurrency=16, retry=RetryPolicy(max_attempts=10, base_delay=0.05)
+        ) as client:
+            seen = await client.locations().collect()
+            stats = client.statistics()
+        assert len(seen) == 20_000
+        assert 1 <= server.throttled <= 2 * 16
+        assert stats.rate_limited == server.throttled
+        assert stats.cooldown_seconds >= 0.25
+
+    async def test_client_side_rate_limit(self, make_server: MakeServer) -> None:
+        """rate_limit= spaces requests: 60 requests at 100/s with a burst of 100 then 20/s..."""
+        server = await make_server(600)
+        async with client_for(server, rate_limit=40) as client:
+            started = time.monotonic()
+            await client.locations(page_size=10).collect()
+            elapsed = time.monotonic() - started
+        requests = len(server.log)
+        assert requests >= 60
+        assert elapsed >= (requests - 40) / 40 * 0.9  # the first 40 pass as a burst
+
+    async def test_window_shrinks_under_overload_and_recovers(
+        self, paren_emulator_factory: EmulatorFactory, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Sustained 503s halve the client's window; successes grow it back slowly."""
+        emulator = await paren_emulator_factory(locations=30_000)
+        for page in range(1, 17):  # the first fan-out of 16 pages all meets 503s
+            emulator.inject(Fault.SERVICE_UNAVAILABLE, times=2, offset=page * 99)
+        retry = RetryPolicy(max_attempts=20, base_delay=0.001, max_delay=0.01)
+        async with client_of(emulator, concurrency=16, retry=retry) as client:
+            assert client.statistics().window == 64
+            await client.locations(max_items=2000).collect()
+            shrunk = client.statistics().window
+            assert shrunk < 16
+            await client.locations().collect()
+            assert client.statistics().window > shrunk
+
+    async def test_walk_deadline(self, paren_emulator_factory: EmulatorFactory) -> None:
+        """A walk past its deadline stops at once with a TimeoutError that says where to resume."""
+        emulator = await paren_emulator_factory(locations=5000, latency=0.1)
+        async with client_of(emulator) as client:
+            seen: list[str] = []
+            started = time.monotonic()
+            with pytest.raises(TimeoutError, match="deadline") as caught:
+                async for loc in client.locations(deadline=0.35):
+                    seen.append(loc.id)
+            assert time.monotonic() - started < 1.0
+        assert caught.value.resume_offset == len(seen)
+        assert seen == emulator.ids()[: len(seen)]
+
+
+@pytest.mark.slow
+async def test_faults_at_scale_every_record_once_in_order(
+    paren_emulator_factory: EmulatorFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """100,000 records, 10% mixed faults (5xx, 429, resets, truncation, hangs), 16 in flight."""
+    caplog.set_level(logging.WARNING)
+    mix = {
+        Fault.SERVER_ERROR: 3,
+        Fault.BAD_GATEWAY: 2,
+        Fault.SERVICE_UNAVAILABLE: 2,
+        Fault.RATE_LIMITED: 2,
+        Fault.CONNECTION_RESET: 1,
+        Fault.TRUNCATED_BODY: 1,
+        Fault.ERROR_IN_200: 1,
+        Fault.HANG: 1,
+    }
+    emulator = await paren_emulator_factory(
+        locations=100_000, fault_rate=0.1, faults=mix, retry_after=0.01, hang=0.2, seed=3
+    )
+    retry = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05)
+    async with client_of(
+        emulator, concurrency=16, retry=retry, timeout=Timeout(attempt=1.0)
+    ) as client:
+        count = 0
+        expected = iter(emulator.ids())
+        async for record in client.locations().raw():
+            assert record.startswith(b'{"id":"' + next(expected).encode())
+            count += 1
+        stats = client.statistics()
+    assert count == 100_000
+    assert stats.retries >= 50
+    assert stats.failures == 0
+    assert emulator.statistics().faults
