@@ -5,12 +5,13 @@ New York station data, with latency, faults, data drift and introspection on dem
 plugin shipped with the package provides it as the ``paren_emulator`` fixture.
 """
 
-from ._emulator import ParenEmulator
+from ._emulator import EmulatorFactory, ParenEmulator
 from ._faults import DEFAULT_FAULT_MIX, Fault
 from ._stats import EmulatorStatistics, RequestRecord
 
 __all__ = [
     "DEFAULT_FAULT_MIX",
+    "EmulatorFactory",
     "EmulatorStatistics",
     "Fault",
     "ParenEmulator",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -17,7 +17,7 @@ from ._settings import UNCHANGED, Settings, Unchanged
 from ._stats import EmulatorStatistics, RequestRecord
 from ._store import LocationStore
 
-__all__ = ["ParenEmulator"]
+__all__ = ["EmulatorFactory", "ParenEmulator"]
 
 # Long enough for a normal request to finish, short enough that closing is never slow: hangs and
 # latency are ended explicitly before this applies.
@@ -257,3 +257,7 @@ class ParenEmulator:
     def reset_statistics(self) -> None:
         """Zero the counters and clear the request log (in-flight requests still count)."""
         self._state.recorder.reset()
+
+
+#: Type of the ``paren_emulator_factory`` fixture: ``await factory(**options)`` -> running emulator.
+EmulatorFactory = Callable[..., Awaitable[ParenEmulator]]

@@ -15,13 +15,13 @@ test suite that does not use it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
 if TYPE_CHECKING:
-    from . import ParenEmulator
+    from . import EmulatorFactory, ParenEmulator
 
 __all__ = ["DEFAULT_LOCATIONS", "paren_emulator", "paren_emulator_factory"]
 
@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _emulators() -> AsyncIterator[Callable[..., Awaitable[ParenEmulator]]]:
+async def _emulators() -> AsyncIterator[EmulatorFactory]:
     from . import ParenEmulator  # lazily: only tests that use the fixtures pay for aiohttp
 
     async with contextlib.AsyncExitStack() as stack:
@@ -73,7 +73,7 @@ async def paren_emulator(request: pytest.FixtureRequest) -> AsyncIterator[ParenE
 
 
 @_async_fixture
-async def paren_emulator_factory() -> AsyncIterator[Callable[..., Awaitable[ParenEmulator]]]:
+async def paren_emulator_factory() -> AsyncIterator[EmulatorFactory]:
     """``await paren_emulator_factory(**options)`` starts an emulator closed after the test."""
     async with _emulators() as start:
         yield start
