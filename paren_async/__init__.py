@@ -7,6 +7,7 @@ async with ParenClient(api_key=..., api_secret=...) as client:
 
 from ._client import ParenClient
 from ._config import Credentials, RetryPolicy, Timeout
+from ._events import EventHooks, PageEvent, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
     APIError,
     AuthenticationError,
@@ -17,6 +18,7 @@ from ._exceptions import (
     PaginationError,
     ParenError,
     RateLimitError,
+    RedirectError,
     ServerError,
     TimeoutError,
     TransportError,
@@ -67,6 +69,7 @@ __all__ = [
     "Credentials",
     "CurrentPricing",
     "DecodeError",
+    "EventHooks",
     "Evse",
     "EvseStatus",
     "FundingProgram",
@@ -74,6 +77,7 @@ __all__ = [
     "NotFoundError",
     "Operator",
     "Page",
+    "PageEvent",
     "PageStream",
     "Pager",
     "PaginationError",
@@ -87,6 +91,10 @@ __all__ = [
     "RateLimitError",
     "RealtimeChargingPool",
     "RealtimeLocation",
+    "RedirectError",
+    "RequestEvent",
+    "ResponseEvent",
+    "RetryEvent",
     "RetryPolicy",
     "ServerError",
     "Tariff",

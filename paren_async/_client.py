@@ -6,9 +6,10 @@ import enum
 import functools
 import logging
 import random
+import ssl
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -18,10 +19,12 @@ import msgspec
 
 from ._config import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_PAGE_SIZE,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     MAX_CONCURRENCY,
+    MAX_REDIRECTS,
     Credentials,
     RetryPolicy,
     Timeout,
@@ -30,17 +33,20 @@ from ._config import (
     check_page_size,
     resolve_base_url,
 )
+from ._events import EventHooks, RequestEvent, ResponseEvent, RetryEvent, emit
 from ._exceptions import (
     APIError,
     ClientClosedError,
     ParenError,
     RateLimitError,
+    RedirectError,
     ServerError,
     TransportError,
     UsageError,
 )
 from ._flow import AdaptiveLimit, Cooldown, TokenBucket
 from ._http import (
+    REDIRECT_STATUSES,
     Envelope,
     Request,
     Response,
@@ -48,10 +54,14 @@ from ._http import (
     build_request,
     decipher_error,
     decode_page,
+    follow_redirect,
 )
+from ._logging import configure_logging_from_env
+from ._observe import WalkObserver
 from ._pagination import Pager, PageRequest, PageStream, WalkSpec
 from ._retry import retry_delay
 from ._statistics import ClientStatistics, Counters
+from ._telemetry import Telemetry
 from ._transport import AiohttpTransport, Transport
 from .models import Location, Page, RealtimeLocation
 
@@ -108,21 +118,36 @@ class ParenClient:
         timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = DEFAULT_RETRY,
         rate_limit: float | None = None,
+        hooks: EventHooks | None = None,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        allow_insecure_http: bool = False,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        tracer_provider: object = None,
     ) -> None:
         if session is not None and transport is not None:
             raise UsageError("pass session= or transport=, not both")
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise UsageError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
+        if hooks is not None and not isinstance(hooks, EventHooks):
+            raise UsageError(f"hooks must be an EventHooks, got {type(hooks).__name__}")
+        configure_logging_from_env()
         self._credentials = Credentials.resolve(api_key, api_secret)
-        self._base_url = resolve_base_url(base_url)
+        self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self._concurrency = check_concurrency(concurrency)
         self._timeout = Timeout.coerce(timeout)
         self._retry = retry
         self._transport: Transport = transport or AiohttpTransport(
-            session, pool_size=MAX_CONCURRENCY
+            session,
+            pool_size=MAX_CONCURRENCY,
+            ssl_context=ssl_context,
+            max_response_size=max_response_size,
+            trace_configs=trace_configs,
         )
+        self._hooks = hooks or EventHooks()
+        self._telemetry = Telemetry(tracer_provider)
         self._state = _State.OPEN
         self._walks: weakref.WeakSet[PageStream[Any]] = weakref.WeakSet()
         self._counters = Counters()
@@ -264,13 +289,21 @@ class ParenClient:
         build_query(filters, limit=spec.page_size, offset=spec.offset)  # refuse bad filters now
         credentials = self._require_credentials()
         fetch = functools.partial(self._fetch_page, path, filters, credentials)
+        observe = functools.partial(
+            WalkObserver,
+            path,
+            counters=self._counters,
+            hooks=self._hooks,
+            telemetry=self._telemetry,
+            attributes={"paren.page_size": spec.page_size, "paren.concurrency": spec.concurrency},
+        )
         return Pager(
             fetch=functools.partial(fetch, decoder),
             fetch_raw=functools.partial(fetch, _RAW),
             record_id=_record_id,
             raw_record_id=_raw_record_id,
             spec=spec,
-            counters=self._counters,
+            observe=observe,
             on_open=self._walks.add,
         )
 
@@ -283,7 +316,9 @@ class ParenClient:
         page: PageRequest,
     ) -> Page[R]:
         query = build_query(filters, limit=page.limit, offset=page.offset)
-        request = build_request(self._base_url, path, query, credentials, timeout=self._timeout)
+        request = build_request(
+            self._base_url, path, query, credentials, timeout=self._timeout, offset=page.offset
+        )
         return await self._send(
             request,
             lambda response: decode_page(
@@ -300,49 +335,99 @@ class ParenClient:
         return self._credentials
 
     async def _send_once(self, request: Request) -> Response:
-        self._check_open()
-        self._counters.requests += 1
-        return await self._transport.send(request)
+        """One attempt: the request, and the same-origin redirects it leads to."""
+        for _ in range(MAX_REDIRECTS + 1):
+            self._check_open()
+            self._counters.requests += 1
+            response = await self._transport.send(request)
+            if response.status not in REDIRECT_STATUSES:
+                return response
+            request = follow_redirect(request, response)
+        raise RedirectError(
+            f"more than {MAX_REDIRECTS} redirects", status=response.status, url=request.url
+        )
 
     async def _send(self, request: Request, decode: Callable[[Response], R]) -> R:
         """Send and decode, under the client's flow control, retrying as the policy says."""
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            await self._cooldown.wait()
-            if self._bucket is not None:
-                await self._bucket.acquire()
-            slot = await self._limit.acquire()
-            congested = False
-            try:
-                return decode(await self._send_once(request))
-            except ParenError as error:
-                congested = isinstance(error, APIError) and error.status in CONGESTION_STATUSES
-                delay = retry_delay(
-                    self._retry,
-                    error,
-                    attempt=attempt,
-                    elapsed=time.monotonic() - started,
-                    random=self._random.random,
-                )
-                self._hold_back(error, delay)
-                retried = delay is not None and self._state is _State.OPEN
-                self._counters.record_error(error, retried=retried)
-                if delay is None or not retried:
-                    error.attempts = attempt
-                    raise
-                logger.info(
-                    "retrying %s %s in %.2fs (attempt %d failed: %s)",
+        with self._telemetry.request_span(request.method, request.url, request.offset) as span:
+            started = time.monotonic()
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    result, status = await self._attempt(request, decode, attempt)
+                except ParenError as error:
+                    delay = retry_delay(
+                        self._retry,
+                        error,
+                        attempt=attempt,
+                        elapsed=time.monotonic() - started,
+                        random=self._random.random,
+                    )
+                    self._hold_back(error, delay)
+                    retried = delay is not None and self._state is _State.OPEN
+                    self._counters.record_error(error, retried=retried)
+                    if delay is None or not retried:
+                        error.attempts = attempt
+                        self._telemetry.finish_request(span, attempt, _status(error), error)
+                        raise
+                    self._retrying(request, attempt, delay, error)
+                    await anyio.sleep(delay)
+                else:
+                    self._telemetry.finish_request(span, attempt, status, None)
+                    return result
+
+    async def _attempt(
+        self, request: Request, decode: Callable[[Response], R], attempt: int
+    ) -> tuple[R, int]:
+        await self._cooldown.wait()
+        if self._bucket is not None:
+            await self._bucket.acquire()
+        slot = await self._limit.acquire()
+        congested = False
+        emit(
+            self._hooks.on_request,
+            lambda: RequestEvent(request.method, request.url, attempt, request.offset),
+        )
+        sent = time.monotonic()
+        status: int | None = None
+        error: ParenError | None = None
+        try:
+            response = await self._send_once(request)
+            status = response.status
+            return decode(response), status
+        except ParenError as exc:
+            error = exc
+            congested = _status(exc) in CONGESTION_STATUSES
+            raise
+        finally:
+            self._limit.release(slot, congested=congested)
+            emit(
+                self._hooks.on_response,
+                lambda: ResponseEvent(
                     request.method,
                     request.url,
-                    delay,
                     attempt,
-                    error.message,
-                )
-            finally:
-                self._limit.release(slot, congested=congested)
-            await anyio.sleep(delay)
+                    request.offset,
+                    status,
+                    time.monotonic() - sent,
+                    error,
+                ),
+            )
+
+    def _retrying(self, request: Request, attempt: int, delay: float, error: ParenError) -> None:
+        logger.info(
+            "retrying %s %s in %.2fs (attempt %d failed: %s)",
+            request.method,
+            request.url,
+            delay,
+            attempt,
+            error.message,
+        )
+        emit(
+            self._hooks.on_retry,
+            lambda: RetryEvent(request.method, request.url, attempt, request.offset, delay, error),
+        )
 
     def _hold_back(self, error: ParenError, delay: float | None) -> None:
         """After a rate limit, pause every request of the client, not only this one."""
@@ -355,6 +440,10 @@ class ParenClient:
             cap = self._retry.max_retry_after if self._retry else pause
             self._cooldown.close_for(min(pause, cap))
             logger.info("rate limited: all requests of this client paused for %.2fs", pause)
+
+
+def _status(error: ParenError) -> int | None:
+    return error.status if isinstance(error, APIError) else None
 
 
 def _record_id(record: Location | RealtimeLocation) -> object:

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import math
 import os
 from dataclasses import dataclass
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from ._exceptions import UsageError
 
@@ -157,12 +159,41 @@ DEFAULT_TIMEOUT: Final = Timeout()
 DEFAULT_RETRY: Final = RetryPolicy()
 
 
-def resolve_base_url(base_url: str | None) -> str:
-    """Argument first, then ``PAREN_BASE_URL``, then the default host; no trailing slash."""
-    url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"base_url must start with http:// or https://, got {url!r}")
-    return url.rstrip("/")
+#: Bodies larger than this are refused (``DecodeError``) instead of exhausting memory.
+DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
+#: Same-origin redirects followed for one request before giving up.
+MAX_REDIRECTS: Final = 5
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool = False) -> str:
+    """Argument first, then ``PAREN_BASE_URL``, then the default host; no trailing slash.
+
+    Plain ``http://`` would send the Basic credentials in clear text, so it is refused unless the
+    host is loopback (a local emulator) or the caller opts in with ``allow_insecure_http``.
+    """
+    url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"base_url must be an http:// or https:// URL with a host, got {url!r}")
+    if parts.username or parts.password:
+        raise UsageError("base_url must not contain credentials; pass api_key= and api_secret=")
+    if parts.query or parts.fragment:
+        raise UsageError(f"base_url must not have a query or fragment, got {url!r}")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise UsageError(
+            f"refusing plain http:// to {parts.hostname}: Basic auth would send the secret in "
+            "clear text. Use https://, or pass allow_insecure_http=True if you must"
+        )
+    return url
 
 
 def check_page_size(page_size: int) -> int:

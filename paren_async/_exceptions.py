@@ -10,6 +10,7 @@
     ├── DecodeError                 a response body that is not the JSON it should be
     ├── PaginationError             the server broke the paging contract (e.g. ignores offset)
     └── APIError                    the server answered with an error status or error envelope
+        ├── RedirectError           3xx we will not follow (other host, https to http, a loop)
         ├── BadRequestError         400
         ├── AuthenticationError     401, 403
         ├── NotFoundError           404
@@ -36,6 +37,7 @@ __all__ = [
     "PaginationError",
     "ParenError",
     "RateLimitError",
+    "RedirectError",
     "ServerError",
     "TimeoutError",
     "TransportError",
@@ -133,6 +135,23 @@ class APIError(ParenError):
         self.status = status
         #: The ``errors`` list of the error envelope (empty when the body had none).
         self.errors: tuple[str, ...] = tuple(errors)
+
+
+class RedirectError(APIError):
+    """A redirect that was not followed: it leads to another origin or downgrades to http."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        location: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, method=method, url=url)
+        #: Where the server wanted to send us (``Location``), query string removed.
+        self.location = location
 
 
 class BadRequestError(APIError):

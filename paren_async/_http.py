@@ -6,6 +6,7 @@ against recorded samples (``tests/samples/``).
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import math
 import re
@@ -13,12 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import msgspec
 
 from ._config import DEFAULT_TIMEOUT, Credentials, Timeout
-from ._exceptions import APIError, DecodeError, RateLimitError, UsageError, error_for_status
+from ._exceptions import (
+    APIError,
+    DecodeError,
+    RateLimitError,
+    RedirectError,
+    UsageError,
+    error_for_status,
+)
 from .models import Page
 
 __all__ = [
@@ -28,6 +36,7 @@ __all__ = [
     "build_request",
     "decipher_error",
     "decode_page",
+    "follow_redirect",
     "parse_duration",
     "parse_retry_after",
 ]
@@ -47,6 +56,8 @@ class Request:
     url: str
     credentials: Credentials | None = field(default=None, repr=False, compare=False)
     timeout: Timeout = DEFAULT_TIMEOUT
+    #: The page offset this request fetches, for events and traces; None outside walks.
+    offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +122,53 @@ def build_request(
     credentials: Credentials | None = None,
     *,
     timeout: Timeout = DEFAULT_TIMEOUT,
+    offset: int | None = None,
 ) -> Request:
     url = f"{base_url}{path}?{query}" if query else f"{base_url}{path}"
-    return Request("GET", url, credentials, timeout)
+    return Request("GET", url, credentials, timeout, offset)
+
+
+REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default_port
+
+
+def follow_redirect(request: Request, response: Response) -> Request:
+    """The request a redirect leads to, credentials included, or ``RedirectError``.
+
+    Only same-origin redirects are followed (same scheme, host and port), so the Authorization
+    header never reaches another host and never travels downgraded to plain http.
+    """
+    location = header(response.headers, "Location")
+    if not location:
+        raise RedirectError(
+            f"HTTP {response.status} redirect without a Location header",
+            status=response.status,
+            method=request.method,
+            url=request.url,
+        )
+    target = urljoin(request.url, location)
+    if _origin(target) != _origin(request.url):
+        shown = urlsplit(target)._replace(query="", fragment="").geturl()
+        scheme, host, _ = _origin(target)
+        reason = (
+            "downgrades https to http"
+            if scheme == "http" and _origin(request.url)[0] == "https"
+            else f"leads to another origin ({scheme}://{host})"
+        )
+        raise RedirectError(
+            f"HTTP {response.status} redirect not followed: it {reason}, and the credentials "
+            "must not go there",
+            status=response.status,
+            location=shown,
+            method=request.method,
+            url=request.url,
+        )
+    return dataclasses.replace(request, url=target)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -186,7 +241,7 @@ def _error_messages(body: bytes) -> tuple[tuple[str, ...], int | None]:
     """The ``errors`` list and ``status_code`` of an error body, when it is an error envelope."""
     try:
         envelope = _error_decoder.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return (), None
     if envelope.errors is None:
         return (), envelope.status_code
@@ -258,6 +313,8 @@ def decode_page(
         raise _decode_error(request, response, f"unexpected response shape: {exc}") from None
     except msgspec.DecodeError as exc:
         raise _decode_error(request, response, f"response is not valid JSON: {exc}") from None
+    except RecursionError:  # msgspec's guard against pathological nesting
+        raise _decode_error(request, response, "response JSON is nested too deeply") from None
     if envelope.errors or (envelope.status_code or 0) >= 400:
         errors = tuple(str(e) for e in envelope.errors or ())
         raise make_api_error(request, _stated_status(envelope.status_code, response), errors)

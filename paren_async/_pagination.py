@@ -31,7 +31,7 @@ import msgspec
 
 from ._drift import fresh_start, recover_skipped
 from ._exceptions import PaginationError, ParenError, TimeoutError
-from ._statistics import Counters
+from ._observe import WalkObserver
 from .models import Page
 
 __all__ = ["PageRequest", "PageStream", "Pager", "first_page", "next_page"]
@@ -134,12 +134,12 @@ class PageStream(Generic[X]):
         spec: WalkSpec,
         *,
         record_id: Callable[[X], object],
-        counters: Counters,
+        observer: WalkObserver,
     ) -> None:
         self._fetch = fetch
         self._spec = spec
         self._record_id = record_id
-        self._counters = counters
+        self._observer = observer
         self._window: deque[tuple[PageRequest, int, asyncio.Task[Page[X]]]] = deque()
         self._next: PageRequest | None = spec.first()
         #: Records per page the server really gives, once a short page has shown it.
@@ -160,6 +160,7 @@ class PageStream(Generic[X]):
         """Cancel every fetch in flight and end the walk. Idempotent; does not wait."""
         self._next = None
         self._cancel_window()
+        self._observer.finished(None, resume_offset=self._position)
 
     def _cancel_window(self) -> None:
         while self._window:
@@ -182,7 +183,7 @@ class PageStream(Generic[X]):
 
     def __del__(self) -> None:
         # A consumer that breaks out of `async for` drops its last reference here.
-        with contextlib.suppress(RuntimeError):  # the event loop may already be closed
+        with contextlib.suppress(Exception):  # e.g. the event loop is already closed
             self.close()
 
     # -- iteration --
@@ -191,19 +192,23 @@ class PageStream(Generic[X]):
         return self
 
     async def __anext__(self) -> Page[X]:
+        self._observer.started()
         while True:
             if not self._window:
                 self._fill(1)
                 if not self._window:
+                    self.close()
                     raise StopAsyncIteration
             try:
                 page = await self._advance()
             except BaseException as exc:
-                self.close()
                 if isinstance(exc, ParenError) and exc.resume_offset is None:
                     exc.resume_offset = self._position
+                self._observer.finished(exc, resume_offset=self._position)
+                self.close()
                 raise
             if page.items:
+                self._observer.page(page.offset, len(page.items))
                 return page
 
     async def _advance(self) -> Page[X]:
@@ -242,6 +247,10 @@ class PageStream(Generic[X]):
         raise TimeoutError(f"the walk's deadline of {self._spec.deadline:g}s has passed")
 
     def _fill(self, size: int) -> None:
+        with self._observer.activate():
+            self._spawn(size)
+
+    def _spawn(self, size: int) -> None:
         loop = asyncio.get_running_loop()
         while self._next is not None and len(self._window) < size:
             request = self._next
@@ -283,7 +292,7 @@ class PageStream(Generic[X]):
         ids = [self._record_id(item) for item in items]
         start = fresh_start(ids, last)
         if start is not None:
-            self._counters.record_drift(request.offset, duplicates=start - 1)
+            self._observer.counters.record_drift(request.offset, duplicates=start - 1)
             return items[start:]
         return await self._recover(request, first) + items
 
@@ -296,7 +305,7 @@ class PageStream(Generic[X]):
             page_first,
             {self._record_id(item) for item in self._previous},
         )
-        self._counters.record_drift(
+        self._observer.counters.record_drift(
             request.offset, recovered=len(recovery.skipped), complete=recovery.complete
         )
         return tuple(reread.items[i] for i in recovery.skipped)
@@ -319,7 +328,7 @@ class Pager(Generic[T]):
         record_id: Callable[[T], object],
         raw_record_id: Callable[[msgspec.Raw], object],
         spec: WalkSpec,
-        counters: Counters,
+        observe: Callable[[], WalkObserver],
         on_open: Callable[[PageStream[Any]], None],
     ) -> None:
         self._fetch = fetch
@@ -327,7 +336,7 @@ class Pager(Generic[T]):
         self._record_id = record_id
         self._raw_record_id = raw_record_id
         self._spec = spec
-        self._counters = counters
+        self._observe = observe
         self._on_open = on_open
 
     def __repr__(self) -> str:
@@ -340,7 +349,7 @@ class Pager(Generic[T]):
     def pages(self) -> PageStream[T]:
         """Pages in offset order; also an async context manager that closes the walk."""
         stream = PageStream(
-            self._fetch, self._spec, record_id=self._record_id, counters=self._counters
+            self._fetch, self._spec, record_id=self._record_id, observer=self._observe()
         )
         self._on_open(stream)
         return stream
@@ -348,7 +357,7 @@ class Pager(Generic[T]):
     def raw_pages(self) -> PageStream[bytes]:
         """Pages whose items are each record's bytes exactly as sent, never decoded."""
         stream = PageStream(
-            _as_bytes(self._fetch_raw), self._spec, record_id=self._raw_id, counters=self._counters
+            _as_bytes(self._fetch_raw), self._spec, record_id=self._raw_id, observer=self._observe()
         )
         self._on_open(stream)
         return stream
@@ -378,7 +387,10 @@ class Pager(Generic[T]):
         request = self._spec.first()
         if request is None:
             return Page(offset=self._spec.offset, limit=0, items=())
-        return await self._fetch(request)
+        page = await self._fetch(request)
+        if len(page.items) > request.limit:  # as in a walk: never more than was asked for
+            page = msgspec.structs.replace(page, items=page.items[: request.limit])
+        return page
 
 
 def _as_bytes(fetch: FetchPage[msgspec.Raw]) -> FetchPage[bytes]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import ssl
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 import aiohttp
 import anyio
 
-from ._config import Timeout
-from ._exceptions import TimeoutError, TransportError
+from ._config import DEFAULT_MAX_RESPONSE_SIZE, Timeout
+from ._exceptions import DecodeError, TimeoutError, TransportError, UsageError
 from ._http import Request, Response
 
 __all__ = ["AiohttpTransport", "Transport"]
@@ -34,13 +36,33 @@ class AiohttpTransport:
     """Sends requests through an ``aiohttp.ClientSession``: the caller's, or one of its own.
 
     A borrowed session is never closed here. An own session is created on first use (it must be
-    created inside the running event loop) and closed by ``aclose()``.
+    created inside the running event loop) and closed by ``aclose()``. TLS certificates are always
+    verified, against ``ssl_context`` when one is given. Bodies over ``max_response_size`` bytes
+    (after decompression) are refused with ``DecodeError`` before they can exhaust memory.
     """
 
-    def __init__(self, session: aiohttp.ClientSession | None = None, *, pool_size: int = 100):
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        pool_size: int = 100,
+        ssl_context: ssl.SSLContext | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+    ) -> None:
+        if session is not None and trace_configs:
+            raise UsageError(
+                "trace_configs apply to a session the client creates; "
+                "add them to your own ClientSession instead"
+            )
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise UsageError("ssl_context must be an ssl.SSLContext")
         self._session = session
         self._owns_session = session is None
         self._pool_size = pool_size
+        self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
+        self._max_response_size = max_response_size
+        self._trace_configs = list(trace_configs)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -48,6 +70,7 @@ class AiohttpTransport:
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
                 raise_for_status=False,
+                trace_configs=self._trace_configs or None,
             )
         return self._session
 
@@ -70,8 +93,9 @@ class AiohttpTransport:
                     headers=headers,
                     timeout=client_timeout,
                     allow_redirects=False,
+                    ssl=self._ssl,
                 ) as response:
-                    body = await response.read()
+                    body = await self._read(request, response)
                     return Response(response.status, response.headers, body)
         except (asyncio.TimeoutError, builtins.TimeoutError) as exc:  # distinct before 3.11
             raise TimeoutError(
@@ -86,10 +110,36 @@ class AiohttpTransport:
                 url=request.url,
             ) from exc
 
+    async def _read(self, request: Request, response: aiohttp.ClientResponse) -> bytes:
+        limit = self._max_response_size
+        length = response.content_length
+        compressed = response.headers.get("Content-Encoding", "identity") != "identity"
+        if length is not None and length > limit:
+            raise _too_large(request, response.status, limit)
+        if length is not None and not compressed:
+            return await response.read()  # exactly `length` bytes: the fast path
+        # Unknown or compressed length: count what decompression really produces.
+        chunks, size = [], 0
+        async for chunk in response.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(request, response.status, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     async def aclose(self) -> None:
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
+
+
+def _too_large(request: Request, status: int, limit: int) -> DecodeError:
+    return DecodeError(
+        f"response body larger than max_response_size ({limit:,} bytes); refused",
+        method=request.method,
+        url=request.url,
+        status=status,
+    )
 
 
 def _describe(timeout: Timeout) -> str:
