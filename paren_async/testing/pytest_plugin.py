@@ -7,21 +7,19 @@
   after the test.
 
 The fixtures are async: they run under pytest-asyncio (strict or auto mode) and, when that is
-not installed, under any plugin that runs async fixtures (anyio's). Loading this plugin never
-imports aiohttp or pytest-asyncio itself, so installing paren-async cannot slow down or break a
-test suite that does not use it.
+not installed, under any plugin that runs async fixtures (anyio's). pytest-asyncio is optional:
+without it this plugin still loads, so installing paren-async cannot break a test suite.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import pytest
 
-if TYPE_CHECKING:
-    from . import EmulatorFactory, ParenEmulator
+from ._emulator import EmulatorFactory, ParenEmulator
 
 __all__ = ["DEFAULT_LOCATIONS", "paren_emulator", "paren_emulator_factory"]
 
@@ -51,8 +49,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @contextlib.asynccontextmanager
 async def _emulators() -> AsyncIterator[EmulatorFactory]:
-    from . import ParenEmulator  # lazily: only tests that use the fixtures pay for aiohttp
-
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(**options: Any) -> ParenEmulator:
