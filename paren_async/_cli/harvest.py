@@ -1,0 +1,199 @@
+"""``paren-async harvest``: every location of an endpoint into one file, crash-safe and resumable.
+
+Credentials come from ``PAREN_API_KEY`` / ``PAREN_API_SECRET`` only: arguments land in shell
+history and ``ps``. Progress and the human summary go to stderr; stdout carries exactly one JSON
+line (``{"event": "harvest.done", "exit": 0, ...}``) for schedulers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import cast
+
+from . import EXIT_USAGE
+
+__all__ = ["register"]
+
+EPILOG = """\
+credentials:
+  PAREN_API_KEY and PAREN_API_SECRET, from the environment only; PAREN_BASE_URL or
+  --base-url for another host.
+
+output:
+  Records are journaled to OUT.part and checkpointed in OUT.checkpoint about every second;
+  OUT itself appears only when the harvest is complete (atomically). ndjson holds each record
+  exactly as the server sent it, one per line; csv and parquet hold one flat row per location.
+  After a crash, an error or Ctrl-C, run the same command with --resume.
+
+exit codes:
+  0    done
+  2    bad arguments or configuration (also the server's 400/404, missing pyarrow)
+  3    authentication failed (401/403)
+  4    the API or the network kept failing after retries: run again with --resume
+  5    output problem: an unfinished harvest without --resume, a checkpoint of another
+       harvest, a locked or unwritable file
+  130  interrupted (SIGINT/SIGTERM): progress checkpointed, run again with --resume
+"""
+
+_SUFFIXES = {".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv", ".parquet": "parquet"}
+
+
+def _count(low: int, high: int | None = None) -> type[int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, got {text!r}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds from 0 to 3600, got {text!r}"
+        )
+    return value
+
+
+def _filter(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "harvest",
+        help="harvest every location into an NDJSON, CSV or Parquet file",
+        description="Harvest every location of the Metadata (default) or Realtime API into one "
+        "file: lossless, de-duplicated, crash-safe and resumable.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--realtime", action="store_true", help="harvest the Realtime API instead of Metadata")
+    add("--out", type=Path, help="output file (default: locations.FORMAT)")
+    add("--format", choices=("ndjson", "csv", "parquet"), help="default: from --out, else ndjson")
+    add("--max-items", type=_count(0), help="stop after N records")
+    add("--offset", type=_count(0), default=0, help="start at this offset (default: 0)")
+    add("--concurrency", type=_count(1, 64), help="pages in flight (default: 8)")
+    add("--page-size", type=_count(1, 100), default=100, help="records per page (default: 100)")
+    add("--filter", type=_filter, nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+        help="query filter passed to the API, e.g. state=NY (repeatable)")  # fmt: skip
+    add("--resume", action="store_true", help="continue an interrupted harvest of --out")
+    add("--base-url", help="API base URL (default: PAREN_BASE_URL or https://api.paren.app)")
+    add("--max-attempts", type=_count(1, 100), default=4, help="attempts per request (default: 4)")
+    add("--checkpoint-interval", type=_seconds, default=1.0, metavar="SECONDS",
+        help="seconds between checkpoints: the most a crash costs (default: 1)")  # fmt: skip
+    add("--quiet", "-q", action="store_true", help="no progress and no summary on stderr")
+    parser.set_defaults(func=run)
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    if args.out is not None:
+        return _SUFFIXES.get(args.out.suffix.lower(), "ndjson")
+    return "ndjson"
+
+
+def _resume_command(args: argparse.Namespace, fmt: str, out: Path) -> str:
+    argv = ["paren-async", "harvest"]
+    if args.realtime:
+        argv.append("--realtime")
+    argv += ["--out", str(out), "--format", fmt]
+    for flag, value in (
+        ("--max-items", args.max_items),
+        ("--offset", args.offset or None),
+        ("--concurrency", args.concurrency),
+        ("--page-size", args.page_size if args.page_size != 100 else None),
+        ("--base-url", args.base_url),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    if args.filter:
+        argv += ["--filter", *(f"{key}={value}" for key, value in args.filter)]
+    return shlex.join([*argv, "--resume"])
+
+
+def _fail(message: str) -> int:
+    print(f"paren-async harvest: error: {message}", file=sys.stderr)
+    print(json.dumps({"event": "harvest.failed", "exit": EXIT_USAGE, "error": message}))
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    from paren_async import ParenClient, RetryPolicy, UsageError
+    from paren_async._harvest import (
+        EXIT_INTERRUPTED,
+        Format,
+        HarvestOptions,
+        Outcome,
+        harvest,
+        parquet_missing,
+    )
+
+    fmt = _format(args)
+    prefix = "realtime-locations" if args.realtime else "locations"
+    out: Path = args.out if args.out is not None else Path(f"{prefix}.{fmt}")
+    if fmt == "parquet" and (missing := parquet_missing()):
+        return _fail(missing)
+    key, secret = os.environ.get("PAREN_API_KEY"), os.environ.get("PAREN_API_SECRET")
+    if not key or not secret:
+        return _fail("set PAREN_API_KEY and PAREN_API_SECRET in the environment")
+    options = HarvestOptions(
+        out=out,
+        format=cast(Format, fmt),
+        realtime=args.realtime,
+        offset=args.offset,
+        max_items=args.max_items,
+        page_size=args.page_size,
+        concurrency=args.concurrency,
+        filters=dict(args.filter),
+        resume=args.resume,
+        checkpoint_interval=args.checkpoint_interval,
+    )
+
+    async def main() -> Outcome:
+        client = ParenClient(
+            key,
+            secret,
+            base_url=args.base_url,
+            concurrency=args.concurrency or 8,
+            retry=RetryPolicy(max_attempts=args.max_attempts),
+        )
+        async with client:
+            return await harvest(
+                client, options, stream=sys.stderr, progress="quiet" if args.quiet else "auto"
+            )
+
+    try:
+        outcome = asyncio.run(main())
+    except UsageError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:  # before the harvest's own handlers were installed
+        print("paren-async harvest: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet or outcome.status != "done":
+        for line in outcome.lines():
+            print(line, file=sys.stderr)
+        if outcome.checkpoint is not None and outcome.status != "done":
+            print(f"  resume with: {_resume_command(args, fmt, out)}", file=sys.stderr)
+    print(json.dumps(outcome.as_json()), flush=True)
+    return outcome.exit_code

@@ -1,0 +1,38 @@
+"""The bulk harvest behind ``paren-async harvest`` and ``paren-async demo``.
+
+Private: the command line is its interface. It uses only the public client API.
+
+- ``_ids``: de-duplication keys sliced from raw records.
+- ``_journal``: the raw NDJSON journal, its checkpoint, and the atomic publication.
+- ``_rows`` / ``_export``: flat CSV and Parquet rows from the typed models.
+- ``_progress``: the tqdm bar, log lines, or silence.
+- ``_outcome``: exit codes and summaries.
+- ``_engine``: the walk that ties them together.
+"""
+
+from ._engine import HarvestOptions, harvest
+from ._export import FORMATS, Format, parquet_missing
+from ._outcome import (
+    EXIT_API,
+    EXIT_AUTH,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_USAGE,
+    Outcome,
+)
+
+__all__ = [
+    "EXIT_API",
+    "EXIT_AUTH",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_OUTPUT",
+    "EXIT_USAGE",
+    "FORMATS",
+    "Format",
+    "HarvestOptions",
+    "Outcome",
+    "harvest",
+    "parquet_missing",
+]

@@ -1,0 +1,371 @@
+"""The harvest: walk an endpoint's raw pages into the journal, checkpoint, then publish atomically.
+
+Per page the engine only slices ids (``_ids``), joins the new records and appends them: records
+are never decoded, so a harvest keeps pace with ``client.locations().raw()``. Everything slower
+(progress, statistics, checkpoints) happens a few times a second.
+
+The walk runs in its own task so that SIGINT/SIGTERM cancel exactly the walk; the finishing steps
+(a last fsync and checkpoint, or the publication) then run undisturbed in the caller's task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from paren_async import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    ParenClient,
+    ParenError,
+    UsageError,
+)
+
+from ._export import ExportStopped, Format
+from ._ids import IdSet
+from ._journal import Checkpoint, Journal, JournalError, Paths, as_lines, fingerprint, remove
+from ._outcome import (
+    EXIT_API,
+    EXIT_AUTH,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_USAGE,
+    Outcome,
+)
+from ._progress import Mode, Progress, Silent, Tally, library_logs, make_progress
+from ._rows import Family
+
+__all__ = ["HarvestOptions", "harvest"]
+
+#: Seconds between progress refreshes.
+TICK: Final = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestOptions:
+    out: Path
+    format: Format = "ndjson"
+    realtime: bool = False
+    offset: int = 0
+    max_items: int | None = None
+    page_size: int = 100
+    concurrency: int | None = None
+    filters: Mapping[str, str] = field(default_factory=dict)
+    resume: bool = False
+    #: Discard an unfinished harvest of the same output instead of refusing (the demo's choice).
+    fresh: bool = False
+    #: Records expected, for the progress bar's ETA (default: ``max_items``).
+    expected: int | None = None
+    #: Seconds between background fsync + checkpoint: about the most a crash can cost.
+    checkpoint_interval: float = 1.0
+
+    @property
+    def family(self) -> Family:
+        return "realtime" if self.realtime else "metadata"
+
+    def run(self) -> dict[str, object]:
+        """What the checkpoint's fingerprint covers: what is harvested, and into what format."""
+        return {
+            "endpoint": self.family,
+            "filters": dict(sorted(self.filters.items())),
+            "format": self.format,
+            "max_items": self.max_items,
+            "offset": self.offset,
+            "page_size": self.page_size,
+        }
+
+
+async def harvest(
+    client: ParenClient,
+    options: HarvestOptions,
+    *,
+    stream: TextIO,
+    progress: Mode = "auto",
+    handle_signals: bool = True,
+) -> Outcome:
+    """Run or resume one harvest. Failures and interruptions come back as the ``Outcome``."""
+    outcome = Outcome("failed", EXIT_OUTPUT, options.out, options.format, options.family)
+    try:
+        journal, start = _open(Paths.for_output(options.out), options, outcome)
+    except (JournalError, OSError) as exc:
+        return _failed(outcome, exc, EXIT_OUTPUT)
+    if journal is None:
+        return outcome  # an earlier run had done everything but remove its checkpoint
+    try:
+        return await _Run(client, options, journal, start, outcome).execute(
+            progress, stream, handle_signals
+        )
+    finally:
+        journal.close()
+
+
+def _open(
+    paths: Paths, options: HarvestOptions, outcome: Outcome
+) -> tuple[Journal | None, Checkpoint]:
+    if not paths.out.parent.is_dir():
+        raise JournalError(f"the directory of {paths.out} does not exist")
+    run = options.run()
+    start = Checkpoint(
+        fingerprint=fingerprint(run), run=run, offset=options.offset, size=0, records=0
+    )
+    published = paths.out.exists() and not paths.part.exists()
+    journal = Journal.open(paths)
+    try:
+        previous = None if options.fresh else journal.read_checkpoint()
+        if previous is not None:
+            if not options.resume:
+                raise JournalError(
+                    f"an unfinished harvest of {paths.out} exists ({previous.records:,} records "
+                    f"in {paths.part}): pass --resume to continue it, or delete "
+                    f"{paths.checkpoint} and {paths.part} to start over"
+                )
+            if previous.fingerprint != start.fingerprint:
+                differ = sorted(key for key in run if previous.run.get(key) != run[key])
+                raise JournalError(
+                    f"{paths.checkpoint} belongs to a different harvest (different "
+                    f"{', '.join(differ) or 'fingerprint'}): resume with the same arguments, "
+                    f"or delete it and {paths.part} to start over"
+                )
+            outcome.resumed = True
+            if previous.done and published:
+                # The crash came between publishing the output and removing the checkpoint.
+                journal.close()
+                remove(paths.part)
+                remove(paths.checkpoint)
+                _fill(outcome, previous)
+                outcome.size = paths.out.stat().st_size
+                return None, previous
+            start = previous
+        journal.reset(start)
+    except BaseException:
+        journal.close()
+        raise
+    return journal, start
+
+
+class _Run:
+    def __init__(
+        self,
+        client: ParenClient,
+        options: HarvestOptions,
+        journal: Journal,
+        start: Checkpoint,
+        outcome: Outcome,
+    ) -> None:
+        self._client = client
+        self._options = options
+        self._journal = journal
+        self._start = start
+        self._outcome = outcome
+        self._ids = IdSet()
+        self._tally = Tally()
+        self._base = client.statistics()
+        self._display: Progress = Silent()
+        self._walk_task: asyncio.Task[None] | None = None
+        self._signal: str | None = None
+        self._stop = threading.Event()
+
+    async def execute(self, progress: Mode, stream: TextIO, handle_signals: bool) -> Outcome:
+        start, journal, outcome, tally = self._start, self._journal, self._outcome, self._tally
+        if start.size and self._ids.load_file(journal.file, start.size) != start.records:
+            mismatch = JournalError(f"{journal.paths.part} does not match its checkpoint")
+            return _failed(outcome, mismatch, EXIT_OUTPUT)
+        journal.file.seek(start.size)
+        tally.records = tally.first_records = start.records
+        tally.pages, tally.walked, tally.offset = start.pages, start.walked, start.offset
+        tally.duplicates, tally.retries = start.duplicates, start.retries
+        total = self._options.expected or self._options.max_items
+        self._display = make_progress(progress, stream, total=total, initial=start.records)
+        tally.started = time.monotonic()
+        error: BaseException | None = None
+        with self._signals(handle_signals), library_logs(self._display):
+            if not start.done:
+                if outcome.resumed:
+                    self._display.message(
+                        f"resuming at offset {start.offset:,} with {start.records:,} records"
+                    )
+                self._walk_task = asyncio.get_running_loop().create_task(self._walk())
+                try:
+                    await asyncio.wait({self._walk_task})
+                except asyncio.CancelledError:
+                    self._walk_task.cancel()
+                    raise
+                if not self._walk_task.cancelled():
+                    error = self._walk_task.exception()
+                elif self._signal is None:
+                    raise asyncio.CancelledError  # cancelled by our caller: not ours to handle
+            self._refresh(time.monotonic())
+            self._display.close()
+            try:
+                error = await self._finish(error)
+            except ExportStopped:
+                pass  # the journal and its done checkpoint stay: --resume publishes again
+            except (OSError, JournalError) as exc:
+                return _failed(outcome, exc, EXIT_OUTPUT)
+        if self._signal is not None:
+            outcome.status, outcome.exit_code = "interrupted", EXIT_INTERRUPTED
+            outcome.checkpoint = journal.paths.checkpoint
+            outcome.error = f"stopped by {self._signal}"
+        elif error is not None:
+            code = _exit_code(error)
+            if code is None:
+                raise error
+            return _failed(outcome, error, code)
+        return outcome
+
+    async def _finish(self, error: BaseException | None) -> BaseException | None:
+        """Make what was written durable; publish it when the walk is complete."""
+        start, journal, outcome, tally = self._start, self._journal, self._outcome, self._tally
+        run_elapsed = 0.0 if start.done else time.monotonic() - tally.started
+        done = error is None and self._signal is None
+        state = self._state(done=done, elapsed=start.elapsed + run_elapsed)
+        _fill(outcome, state)
+        outcome.run_elapsed, outcome.run_records = run_elapsed, tally.records - start.records
+        if not done and tally.walked == 0:
+            journal.close()  # nothing harvested: leave nothing behind to resume
+            remove(journal.paths.part)
+            remove(journal.paths.checkpoint)
+            return error
+        if isinstance(error, (OSError, JournalError)):
+            # The journal itself failed: the last durable checkpoint, if any, stands.
+            if journal.durable is not None and journal.durable.walked:
+                outcome.checkpoint = journal.paths.checkpoint
+            return error
+        await journal.sync(state)
+        if not done:
+            outcome.checkpoint = journal.paths.checkpoint
+            return error
+        if self._options.format != "ndjson":
+            self._display.message(f"writing {self._options.format} to {self._options.out}")
+        outcome.size = await asyncio.to_thread(
+            journal.publish, self._options.format, self._options.family, self._stop.is_set
+        )
+        return None
+
+    async def _walk(self) -> None:
+        start, options = self._start, self._options
+        remaining = None if options.max_items is None else max(0, options.max_items - start.walked)
+        endpoint = self._client.realtime_locations if options.realtime else self._client.locations
+        filters: dict[str, Any] = dict(options.filters)
+        pager = endpoint(
+            page_size=options.page_size,
+            offset=start.offset,
+            max_items=remaining,
+            concurrency=options.concurrency,
+            **filters,
+        )
+        tally, journal, fresh = self._tally, self._journal, self._ids.fresh
+        interval = options.checkpoint_interval
+        tick = time.monotonic() + min(TICK, interval)
+        next_sync = time.monotonic() + interval
+        async with pager.raw_pages() as pages:
+            async for page in pages:
+                records = page.items
+                kept = fresh(records)
+                if kept:
+                    tally.records += len(kept)
+                    journal.append(as_lines(kept))
+                tally.pages += 1
+                tally.walked += len(records)
+                tally.offset = page.next_offset
+                now = time.monotonic()
+                if now >= tick:
+                    tick = now + min(TICK, interval)
+                    self._refresh(now)
+                    if now >= next_sync and journal.maybe_sync(self._state()):
+                        next_sync = now + interval
+
+    def _refresh(self, now: float) -> None:
+        state = self._state()
+        self._tally.retries, self._tally.duplicates = state.retries, state.duplicates
+        self._display.update(self._tally, now)
+
+    def _state(self, *, done: bool = False, elapsed: float | None = None) -> Checkpoint:
+        """The checkpoint describing everything appended so far."""
+        start, tally = self._start, self._tally
+        now, base = self._client.statistics(), self._base
+
+        def grown(name: str) -> int:
+            # Drift counters are newer than the client's first release: read them if present.
+            return int(getattr(now, name, 0)) - int(getattr(base, name, 0))
+
+        return Checkpoint(
+            fingerprint=start.fingerprint,
+            run=start.run,
+            offset=tally.offset,
+            size=self._journal.size,
+            records=tally.records,
+            walked=tally.walked,
+            duplicates=start.duplicates + self._ids.duplicates + grown("duplicates_dropped"),
+            pages=tally.pages,
+            requests=start.requests + grown("requests"),
+            retries=start.retries + grown("retries"),
+            drift_events=start.drift_events + grown("drift_events"),
+            recovered=start.recovered + grown("records_recovered"),
+            unrecovered_drift=start.unrecovered_drift + grown("unrecovered_drift"),
+            elapsed=start.elapsed + (time.monotonic() - tally.started)
+            if elapsed is None
+            else elapsed,
+            done=done,
+        )
+
+    @contextlib.contextmanager
+    def _signals(self, enabled: bool) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        if enabled:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, self._on_signal, sig.name)
+                except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+                    continue  # not the main thread, or no loop signal support (Windows)
+                installed.append(sig)
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, name: str) -> None:
+        if self._signal is not None:
+            return  # already stopping; the last checkpoint takes a moment
+        self._signal = name
+        self._stop.set()
+        if self._walk_task is not None and not self._walk_task.done():
+            self._walk_task.cancel()
+
+
+def _fill(outcome: Outcome, state: Checkpoint) -> None:
+    outcome.status, outcome.exit_code = "done", EXIT_OK
+    for name in ("records", "pages", "duplicates", "requests", "retries", "offset", "elapsed"):
+        setattr(outcome, name, getattr(state, name))
+    outcome.drift_events, outcome.recovered = state.drift_events, state.recovered
+    outcome.unrecovered_drift = state.unrecovered_drift
+
+
+def _exit_code(error: BaseException) -> int | None:
+    if isinstance(error, AuthenticationError):
+        return EXIT_AUTH
+    if isinstance(error, (BadRequestError, NotFoundError, UsageError)):
+        return EXIT_USAGE
+    if isinstance(error, ParenError):
+        return EXIT_API
+    if isinstance(error, (OSError, JournalError)):
+        return EXIT_OUTPUT
+    return None
+
+
+def _failed(outcome: Outcome, error: BaseException, exit_code: int) -> Outcome:
+    outcome.status, outcome.exit_code = "failed", exit_code
+    outcome.error = str(error) or type(error).__name__
+    outcome.error_type = type(error).__name__
+    return outcome

@@ -1,0 +1,285 @@
+"""The durable side of a harvest: the raw NDJSON journal and the checkpoint that vouches for it.
+
+Files, next to ``--out``::
+
+    <out>.part         the journal: raw records, one per line, appended in walk order
+    <out>.checkpoint   JSON: how many bytes of the journal are durable, and where the walk resumes
+
+Invariant: every byte of the journal up to ``checkpoint.size`` is on disk (fsynced) before the
+checkpoint that names it is (write a temporary file, fsync, ``os.replace``, fsync the directory).
+So after a crash at any instant, truncating the journal to ``checkpoint.size`` and walking again
+from ``checkpoint.offset`` loses and repeats nothing. Syncs run in a worker thread, at most one at
+a time, while the walk keeps writing: fsync is slow on real disks and must not stall the fetches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+import msgspec
+
+from ._export import Format, export
+from ._rows import Family
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "Checkpoint",
+    "Journal",
+    "JournalError",
+    "Paths",
+    "as_lines",
+    "fingerprint",
+    "read_checkpoint",
+]
+
+CHECKPOINT_VERSION: Final = 1
+
+
+class JournalError(Exception):
+    """The output, journal or checkpoint cannot be used as asked (exit code 5)."""
+
+
+class Checkpoint(msgspec.Struct, kw_only=True, frozen=True):
+    """What is durably harvested so far. Counters include every earlier run of the same harvest."""
+
+    version: int = CHECKPOINT_VERSION
+    fingerprint: str
+    #: The parameters the fingerprint covers, readable, to explain a mismatch.
+    run: dict[str, object]
+    #: Walk offset after the last durable record: where the next run continues.
+    offset: int
+    #: Durable bytes of the journal.
+    size: int
+    #: Records in those bytes.
+    records: int
+    #: Records the walk yielded so far (written plus dropped as duplicates), for ``--max-items``.
+    walked: int = 0
+    duplicates: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    drift_events: int = 0
+    recovered: int = 0
+    unrecovered_drift: int = 0
+    elapsed: float = 0.0
+    #: The walk reached its end: only the final rename or export is left.
+    done: bool = False
+    updated: str = ""
+
+
+_ENCODE: Final = msgspec.json.Encoder()
+_DECODE: Final = msgspec.json.Decoder(Checkpoint)
+
+
+def fingerprint(run: Mapping[str, object]) -> str:
+    """A short stable digest of what a harvest asks for; a resume must ask for the same."""
+    canonical = msgspec.json.encode(dict(sorted(run.items())), order="sorted")
+    return hashlib.sha256(canonical).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    out: Path
+    part: Path
+    checkpoint: Path
+    export: Path
+
+    @classmethod
+    def for_output(cls, out: Path) -> Paths:
+        name = out.name
+        return cls(
+            out=out,
+            part=out.with_name(name + ".part"),
+            checkpoint=out.with_name(name + ".checkpoint"),
+            export=out.with_name(name + ".tmp"),
+        )
+
+
+def read_checkpoint(path: Path) -> Checkpoint | None:
+    """The checkpoint at ``path``, None when there is none; unreadable is a ``JournalError``."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise JournalError(f"cannot read checkpoint {path}: {exc.strerror}") from exc
+    try:
+        checkpoint = _DECODE.decode(data)
+    except msgspec.DecodeError as exc:
+        raise JournalError(
+            f"checkpoint {path} is unreadable ({exc}); delete it to start over"
+        ) from exc
+    if checkpoint.version != CHECKPOINT_VERSION:
+        raise JournalError(f"checkpoint {path} has unknown version {checkpoint.version}")
+    return checkpoint
+
+
+def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    """Replace the checkpoint atomically and durably (blocking: run it in a thread)."""
+    stamped = msgspec.structs.replace(
+        checkpoint, updated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    )
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as file:
+        file.write(_ENCODE.encode(stamped) + b"\n")
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+    fsync_directory(path.parent)
+
+
+def as_lines(records: list[bytes]) -> bytes:
+    """NDJSON for ``records``: each as is, newline-terminated.
+
+    JSON needs no raw newline (strings escape theirs), so a record holding one was pretty-printed
+    by the server; its newlines are whitespace and become spaces, keeping one record per line.
+    """
+    if any(b"\n" in record for record in records):
+        records = [record.replace(b"\n", b" ") for record in records]
+    return b"\n".join([*records, b""])
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames and new files in ``directory`` durable (a no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows cannot open a directory
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+class Journal:
+    """The open journal file: appends, and checkpoints what has been fsynced.
+
+    ``append()`` is synchronous, so a page reaches the OS before the next one is awaited and a
+    checkpoint built afterwards never names bytes that were not written. ``maybe_sync()`` starts a
+    background fsync + checkpoint unless one is running; ``sync()`` waits for a complete one.
+    """
+
+    def __init__(self, paths: Paths, file: BinaryIO) -> None:
+        self.paths = paths
+        self._file = file
+        #: Bytes written to the journal (durable or not).
+        self.size = 0
+        #: The last checkpoint known to be on disk.
+        self.durable: Checkpoint | None = None
+        self._syncing: asyncio.Task[None] | None = None
+
+    @classmethod
+    def open(cls, paths: Paths) -> Journal:
+        """Open (create) the journal and lock it against a second harvest of the same output."""
+        fd = os.open(paths.part, os.O_RDWR | os.O_CREAT, 0o644)
+        file = os.fdopen(fd, "r+b")
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                file.close()
+                raise JournalError(
+                    f"another harvest is writing {paths.part}; wait for it to finish"
+                ) from None
+        return cls(paths, file)
+
+    def read_checkpoint(self) -> Checkpoint | None:
+        return read_checkpoint(self.paths.checkpoint)
+
+    def size_on_disk(self) -> int:
+        return os.fstat(self._file.fileno()).st_size
+
+    def reset(self, durable: Checkpoint) -> None:
+        """Cut the journal to the ``durable.size`` bytes its checkpoint vouches for."""
+        actual = self.size_on_disk()
+        if actual < durable.size:
+            raise JournalError(
+                f"{self.paths.part} holds {actual} bytes but its checkpoint vouches for "
+                f"{durable.size}: it was altered; delete {self.paths.part} and "
+                f"{self.paths.checkpoint} to start over"
+            )
+        self._file.truncate(durable.size)  # a tail written after the checkpoint is not vouched for
+        self._file.seek(durable.size)
+        self.size = durable.size
+        self.durable = durable
+        fsync_directory(self.paths.part.parent)
+
+    @property
+    def file(self) -> BinaryIO:
+        return self._file
+
+    def append(self, data: bytes) -> None:
+        self._file.write(data)
+        self._file.flush()
+        self.size += len(data)
+
+    def maybe_sync(self, state: Checkpoint) -> bool:
+        """Make ``state`` durable in the background unless a sync is running; True if started."""
+        if self._syncing is not None:
+            if not self._syncing.done():
+                return False
+            task, self._syncing = self._syncing, None
+            task.result()  # a failed sync (disk full...) stops the harvest
+        self._syncing = asyncio.get_running_loop().create_task(self._sync(state))
+        return True
+
+    async def sync(self, state: Checkpoint) -> None:
+        """Wait for any sync running, then make ``state`` durable."""
+        if self._syncing is not None:
+            task, self._syncing = self._syncing, None
+            await task
+        await self._sync(state)
+
+    async def _sync(self, state: Checkpoint) -> None:
+        # `state` names only bytes already handed to the OS, so this fsync covers all of them.
+        await asyncio.to_thread(self._sync_blocking, state)
+        self.durable = state
+
+    def _sync_blocking(self, state: Checkpoint) -> None:
+        os.fsync(self._file.fileno())
+        write_checkpoint(self.paths.checkpoint, state)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def publish(self, fmt: Format, family: Family, stop: Callable[[], bool]) -> int:
+        """Replace ``--out`` with the finished harvest, atomically; returns its size in bytes.
+
+        Blocking (run it in a thread). The checkpoint, marked done, goes last: a crash before that
+        leaves a harvest that ``--resume`` publishes again without walking.
+        """
+        paths = self.paths
+        self._file.close()
+        if fmt == "ndjson":
+            os.replace(paths.part, paths.out)
+        else:
+            try:
+                export(paths.part, paths.export, fmt, family, stop)
+            except BaseException:
+                remove(paths.export)
+                raise
+            os.replace(paths.export, paths.out)
+        fsync_directory(paths.out.parent)
+        remove(paths.part)
+        remove(paths.checkpoint)
+        fsync_directory(paths.out.parent)
+        return paths.out.stat().st_size

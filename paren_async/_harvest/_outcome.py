@@ -1,0 +1,129 @@
+"""How a harvest ended: exit codes for schedulers, a summary for people and one JSON line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+__all__ = [
+    "EXIT_API",
+    "EXIT_AUTH",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_OUTPUT",
+    "EXIT_USAGE",
+    "Outcome",
+]
+
+EXIT_OK: Final = 0
+#: Bad arguments or configuration, the server's 400/404 included: retrying will not help.
+EXIT_USAGE: Final = 2
+#: 401/403: the credentials are missing, wrong or not allowed.
+EXIT_AUTH: Final = 3
+#: The API or the network kept failing after retries: try again later with ``--resume``.
+EXIT_API: Final = 4
+#: The output, journal or checkpoint cannot be used (mismatch, disk full, locked...).
+EXIT_OUTPUT: Final = 5
+#: SIGINT or SIGTERM: stopped cleanly, progress checkpointed.
+EXIT_INTERRUPTED: Final = 130
+
+Status = Literal["done", "interrupted", "failed"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: Status
+    exit_code: int
+    out: Path
+    format: str
+    family: str
+    records: int = 0
+    pages: int = 0
+    duplicates: int = 0
+    requests: int = 0
+    retries: int = 0
+    drift_events: int = 0
+    recovered: int = 0
+    unrecovered_drift: int = 0
+    #: Walk offset after the last durable record.
+    offset: int = 0
+    #: Seconds spent walking, over every run of this harvest.
+    elapsed: float = 0.0
+    #: This run alone: seconds walking and records written.
+    run_elapsed: float = 0.0
+    run_records: int = 0
+    resumed: bool = False
+    #: Size of the finished output in bytes.
+    size: int = 0
+    checkpoint: Path | None = None
+    error: str | None = None
+    error_type: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the collection was seen to change during the walk."""
+        return bool(self.drift_events or self.duplicates or self.recovered)
+
+    @property
+    def rate(self) -> float:
+        """Records per second written by this run."""
+        return self.run_records / self.run_elapsed if self.run_elapsed > 0 else 0.0
+
+    def as_json(self) -> dict[str, object]:
+        """The machine-readable summary: one JSON object for schedulers."""
+        return {
+            "event": f"harvest.{self.status}",
+            "exit": self.exit_code,
+            "records": self.records,
+            "pages": self.pages,
+            "duplicates": self.duplicates,
+            "changed": self.changed,
+            "recovered": self.recovered,
+            "unrecovered_drift": self.unrecovered_drift,
+            "requests": self.requests,
+            "retries": self.retries,
+            "offset": self.offset,
+            "elapsed_s": round(self.elapsed, 3),
+            "records_per_s": round(self.rate, 1),
+            "resumed": self.resumed,
+            "out": str(self.out),
+            "format": self.format,
+            "family": self.family,
+            "bytes": self.size,
+            "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+            "error": self.error,
+            "error_type": self.error_type,
+        }
+
+    def lines(self) -> list[str]:
+        """The human summary."""
+        head = {"done": "harvest done", "interrupted": "harvest interrupted", "failed": "failed"}
+        lines = [
+            f"{head[self.status]}: {self.records:,} records in {self.pages:,} pages, "
+            f"{self.elapsed:.1f} s ({self.rate:,.0f} records/s this run), "
+            f"{self.retries} retries, {self.duplicates} duplicates dropped"
+        ]
+        if self.status == "failed" and self.error:
+            lines[0] = f"harvest failed: {self.error}"
+            if self.pages:
+                lines.append(f"  so far: {self.records:,} records in {self.pages:,} pages")
+        if self.changed:
+            drift = f"  the collection changed during the walk ({self.drift_events} drift events"
+            drift += f", {self.recovered} skipped records recovered)"
+            lines.append(drift)
+        if self.unrecovered_drift:
+            lines.append(
+                f"  warning: {self.unrecovered_drift} shifts were too large to repair: "
+                "records may have been skipped; harvest again to be sure"
+            )
+        if self.status == "done":
+            lines.append(f"  wrote {self.out} ({self.size / 1e6:,.1f} MB, {self.format})")
+        elif self.checkpoint is not None:
+            lines.append(
+                f"  {self.records:,} records are safe; checkpoint at offset {self.offset:,} "
+                f"in {self.checkpoint}"
+            )
+        lines.extend(f"  {note}" for note in self.notes)
+        return lines
