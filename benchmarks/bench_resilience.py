@@ -134,9 +134,7 @@ def main() -> None:
             )
             print(f"Retry-After={retry_after!s:5} shared cooldown={shared!s:5}  {fields}")
 
-    print(
-        f"\n## drift check cost ({args.records:,} records, concurrency 8, emulator in its own process)"
-    )
+    print(f"\n## drift check cost ({args.records:,} records, concurrency 8, emulator apart)")
     process, url = start_emulator(args.records)
     try:
         rates: dict[bool, list[float]] = {True: [], False: []}
