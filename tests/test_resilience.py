@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import pytest
 from conftest import FAST_RETRY, MakeServer, client_for
 
-from paren_async import ParenClient, RetryPolicy, Timeout, TimeoutError
+from paren_async import ClientStatistics, ParenClient, RetryPolicy, Timeout, TimeoutError
 from paren_async.testing import EmulatorFactory, Fault, ParenEmulator
 
 
 def client_of(emulator: ParenEmulator, **options: object) -> ParenClient:
     options.setdefault("retry", FAST_RETRY)
     return ParenClient(emulator.api_key, emulator.api_secret, base_url=emulator.url, **options)  # type: ignore[arg-type]
+
+
+async def walk_changing(
+    emulator: ParenEmulator, change: Callable[[], object], *, after: int, drift_check: bool = True
+) -> tuple[list[str], ClientStatistics]:
+    """Walk page by page and apply `change` to the collection once `after` records were seen."""
+    seen: list[str] = []
+    async with client_of(emulator, concurrency=1) as client:
+        async for page in client.locations(drift_check=drift_check).pages():
+            seen += [loc.id for loc in page.items]
+            if len(seen) == after:
+                change()
+        return seen, client.statistics()
 
 
 class TestDrift:
@@ -24,13 +38,7 @@ class TestDrift:
         """Inserts behind the cursor shift records into the next page; they are yielded once."""
         emulator = await paren_emulator_factory(locations=1000)
         original = emulator.ids()
-        seen: list[str] = []
-        async with client_of(emulator, concurrency=1) as client:
-            async for page in client.locations().pages():
-                seen += [loc.id for loc in page.items]
-                if len(seen) == 199:
-                    emulator.insert(5, at=20)
-            stats = client.statistics()
+        seen, stats = await walk_changing(emulator, lambda: emulator.insert(5, at=20), after=199)
         assert seen == original
         assert (stats.drift_events, stats.duplicates_dropped) == (1, 5)
         assert "collection changed near offset" in caplog.text
@@ -41,13 +49,8 @@ class TestDrift:
         """Removals behind the cursor shift records back; a re-read recovers them."""
         emulator = await paren_emulator_factory(locations=1000)
         original = emulator.ids()
-        seen: list[str] = []
-        async with client_of(emulator, concurrency=1) as client:
-            async for page in client.locations().pages():
-                seen += [loc.id for loc in page.items]
-                if len(seen) == 199:
-                    emulator.remove(7, at=30)  # already yielded; the 7 after the cursor shift back
-            stats = client.statistics()
+        # The 7 removed were already yielded; the records after the cursor shift back by 7.
+        seen, stats = await walk_changing(emulator, lambda: emulator.remove(7, at=30), after=199)
         assert seen == original
         # Of the 7 shifted records, 6 fell into the span already read; the 7th opens the next page.
         assert (stats.drift_events, stats.records_recovered) == (1, 6)
@@ -58,12 +61,9 @@ class TestDrift:
         """The hazard the check repairs: plain offset paging silently skips shifted records."""
         emulator = await paren_emulator_factory(locations=1000)
         original = emulator.ids()
-        seen: list[str] = []
-        async with client_of(emulator, concurrency=1) as client:
-            async for page in client.locations(drift_check=False).pages():
-                seen += [loc.id for loc in page.items]
-                if len(seen) == 200:
-                    emulator.remove(7, at=30)
+        seen, _ = await walk_changing(
+            emulator, lambda: emulator.remove(7, at=30), after=200, drift_check=False
+        )
         assert set(original) - set(seen) == set(original[200:207])  # shifted behind the cursor
 
     async def test_random_drift_under_concurrency_loses_and_repeats_nothing(
