@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ssl
+
 import aiohttp
 from typing_extensions import assert_type
 
 from paren_async import (
     ClientStatistics,
+    EventHooks,
     Location,
     Page,
+    PageEvent,
+    Pager,
     ParenClient,
     ParenError,
     RealtimeLocation,
+    RedirectError,
     RetryPolicy,
     Timeout,
 )
@@ -56,3 +62,30 @@ async def walk(session: aiohttp.ClientSession) -> None:
 async def timeout_forms() -> None:
     ParenClient(timeout=10)
     ParenClient(timeout=None, retry=None)
+
+
+def on_page(event: PageEvent) -> None:
+    assert_type(event.records, int)
+
+
+async def production(context: ssl.SSLContext) -> None:
+    hooks = EventHooks(on_page=on_page, on_retry=lambda e: assert_type(e.delay, float))
+    async with ParenClient(
+        rate_limit=20.0,
+        hooks=hooks,
+        ssl_context=context,
+        max_response_size=16 * 1024 * 1024,
+        trace_configs=[aiohttp.TraceConfig()],
+    ) as client:
+        pager = client.realtime_locations(drift_check=False, deadline=60.0, state="NY")
+        assert_type(pager, Pager[RealtimeLocation])
+        async with pager.pages() as pages:
+            async for page in pages:
+                assert_type(page, Page[RealtimeLocation])
+        stats = client.statistics()
+        assert_type(stats.window, int)
+        assert_type(stats.duplicates_dropped, int)
+    try:
+        await client.healthcheck()
+    except RedirectError as error:
+        assert_type(error.location, str | None)
