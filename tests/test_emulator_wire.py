@@ -144,11 +144,21 @@ async def test_unknown_path_gets_404_envelope(paren_emulator: ParenEmulator) -> 
     assert "/v2/locations" in reply.json()["errors"][0]
 
 
-async def test_other_methods_get_405_envelope(paren_emulator: ParenEmulator) -> None:
-    """POST on an endpoint answers 405 with Allow: GET and the error envelope."""
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        pytest.param("POST", METADATA, id="post-metadata"),
+        pytest.param("DELETE", REALTIME, id="delete-realtime"),
+        pytest.param("POST", "/healthcheck", id="post-healthcheck"),
+    ],
+)
+async def test_other_methods_get_405_envelope(
+    paren_emulator: ParenEmulator, method: str, path: str
+) -> None:
+    """Methods other than GET answer 405 with Allow: GET and the error envelope."""
     async with (
         api_for(paren_emulator) as api,
-        api.session.post(paren_emulator.url + METADATA) as response,
+        api.session.request(method, paren_emulator.url + path) as response,
     ):
         body = await response.json()
     assert response.status == 405

@@ -104,12 +104,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--page-cap", type=_positive, default=None, help="never serve more than N per page")
     add("--ignore-offset", action="store_true", help="always serve the first page")
     add("--gzip", action="store_true", help="compress bodies for clients that accept gzip")
+    add(
+        "--record-cache",
+        type=_natural,
+        default=None,
+        help="encoded records kept per API, ~2 KB each (default: 100000); raise it to make "
+        "repeated walks over more locations cost a lookup per record",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from paren_async.testing import ParenEmulator
 
+    # Left out, the option keeps the emulator's own default.
+    cache = {} if args.record_cache is None else {"record_cache": args.record_cache}
     try:
         emulator = ParenEmulator(
             locations=args.locations,
@@ -128,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
             ignore_offset=args.ignore_offset,
             host=args.host,
             port=args.port,
+            **cache,
         )
     except (TypeError, ValueError) as exc:
         print(f"paren-async serve: error: {exc}", file=sys.stderr)

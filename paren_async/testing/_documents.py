@@ -96,6 +96,15 @@ def _model(levels: list[int]) -> str:
     return "+".join(kinds)
 
 
+def _static_statuses(station: Station, seed: int) -> list[str]:
+    """Metadata's EVSE statuses: a snapshot, fixed per station (realtime's are live)."""
+    statuses = []
+    for i in range(evse_count(station)):
+        draw = _unit(f"status:{seed}:{station.afdc_id}:{i}")
+        statuses.append("OUTOFORDER" if draw < 0.03 else "UNKNOWN" if draw < 0.08 else "AVAILABLE")
+    return statuses
+
+
 def metadata(station: Station, seed: int) -> dict[str, object]:
     """A Metadata ("Location Details") record for ``station``."""
     stamp = station.updated_at
@@ -109,10 +118,12 @@ def metadata(station: Station, seed: int) -> dict[str, object]:
         pool["program"] = "NEVI"
     elif "CFI" in station.funding:
         pool["program"] = "CFI"
+    levels = _levels(station)
+    statuses = _static_statuses(station, seed)
     pool["evses"] = [
         {
             "id": _evse_id(station, i),
-            "status": hole("status", i),
+            "status": status,
             "connectors": [
                 {
                     "id": str(j),
@@ -128,7 +139,7 @@ def metadata(station: Station, seed: int) -> dict[str, object]:
             ],
             "last_updated": stamp,
         }
-        for i, level in enumerate(_levels(station))
+        for i, (level, status) in enumerate(zip(levels, statuses, strict=True))
     ]
     energy = [c.price for c in prices(station.pricing_text) if c.type == "ENERGY"]
     document: dict[str, object] = {

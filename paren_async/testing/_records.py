@@ -5,10 +5,11 @@ Location ``key``s are integers: key ``k`` is a copy of station ``perm[k % S]`` (
 later copies are synthetic siblings (same street and city, coordinates jittered, new ids). Keys are
 never reused, so every key has its own id.
 
-Encoding a whole record costs tens of microseconds, too slow for a server that must outrun its
+Building and encoding a record costs ~100 us, far too slow for a server that must outrun its
 client, so each station is encoded once per family as a *template*: the record's JSON with marked
-holes where per-copy values go (ids, coordinates, EVSE UUIDs and statuses, timestamps). A record
-is then a join of fragments and small values; finished records are cached, bounded.
+holes where per-copy values go (ids, coordinates, EVSE UUIDs, live statuses, timestamps). A record
+is then a join of fragments and small values (~8 us); finished records are cached, bounded, so a
+repeated walk costs a dictionary lookup per record.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -40,7 +42,7 @@ _HOLE: Final = re.compile(
 )
 _JSON: Final = msgspec.json.Encoder()
 
-# OCPI statuses weighted by how often a live network shows them; BLOCKED and RESERVED are rare on
+# Live OCPI statuses weighted by how often a network shows them; BLOCKED and RESERVED are rare on
 # purpose. 256 entries so that one hash byte picks one status.
 _REALTIME_WEIGHTS: Final = {
     "AVAILABLE": 140,
@@ -51,7 +53,6 @@ _REALTIME_WEIGHTS: Final = {
     "BLOCKED": 4,
     "RESERVED": 4,
 }
-_METADATA_WEIGHTS: Final = {"AVAILABLE": 236, "OUTOFORDER": 8, "UNKNOWN": 12}
 
 
 def _status_table(weights: dict[str, int]) -> tuple[bytes, ...]:
@@ -61,7 +62,6 @@ def _status_table(weights: dict[str, int]) -> tuple[bytes, ...]:
 
 
 _REALTIME_STATUS: Final = _status_table(_REALTIME_WEIGHTS)
-_METADATA_STATUS: Final = _status_table(_METADATA_WEIGHTS)
 
 
 _MASK: Final = (1 << 64) - 1
@@ -80,25 +80,32 @@ def utc_iso(epoch: float, *, micros: bool) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%SZ")
 
 
+# Where each hole's filling sits in the flat list a record is rendered from; status i is at
+# _SLOTS["status"] + i.
+_SLOTS: Final = {"copy": 0, "key": 1, "lat": 2, "lon": 3, "ts": 4, "pricing": 5, "status": 6}
+
+
 @dataclass(frozen=True, slots=True)
 class _Template:
     fragments: tuple[bytes, ...]
-    holes: tuple[tuple[str, int], ...]  # (name, index) of the hole after fragments[i]
+    slots: tuple[int, ...]  # what fills the hole after fragments[i]: an index into the values
 
     @classmethod
     def encode(cls, document: object) -> _Template:
         parts = _HOLE.split(_JSON.encode(document))
         # re.split with three groups yields fragment, name, index, inline name, fragment, ...
-        holes = tuple(
-            (parts[i].decode(), int(parts[i + 1])) if parts[i] else (parts[i + 2].decode(), 0)
+        slots = tuple(
+            _SLOTS[parts[i].decode()] + int(parts[i + 1])
+            if parts[i]
+            else _SLOTS[parts[i + 2].decode()]
             for i in range(1, len(parts), 4)
         )
-        return cls(tuple(parts[0::4]), holes)
+        return cls(tuple(parts[0::4]), slots)
 
-    def render(self, values: dict[str, list[bytes]]) -> bytes:
+    def render(self, values: list[bytes]) -> bytes:
         out: list[bytes] = [b""] * (2 * len(self.fragments) - 1)
         out[0::2] = self.fragments
-        out[1::2] = [values[name][index] for name, index in self.holes]
+        out[1::2] = [values[slot] for slot in self.slots]
         return b"".join(out)
 
 
@@ -129,8 +136,9 @@ class RecordFactory:
         perm = list(range(len(self._stations)))
         random.Random(seed).shuffle(perm)
         self._perm = perm
-        self._metadata: dict[int, bytes] = {}
-        self._realtime: dict[int, bytes] = {}
+        self._positions = [(float(s.latitude), float(s.longitude)) for s in self._stations]
+        self._metadata: OrderedDict[int, bytes] = OrderedDict()
+        self._realtime: OrderedDict[int, bytes] = OrderedDict()
         self._realtime_bucket = -1
         self._stamp = (-1, b"")
 
@@ -167,32 +175,28 @@ class RecordFactory:
         return record
 
     def _render(self, family: str, key: int, bucket: int) -> bytes:
+        # The hot path of a first walk: every per-record value is one cheap operation.
         copy, position = divmod(key, len(self._stations))
         index = self._perm[position]
-        station = self._stations[index]
-        evses = _documents.evse_count(station)
-        # One 64-bit draw gives eight statuses; bucket -1 stands for metadata's static ones.
-        base = mix(self._seed * 1_000_003 + bucket) ^ (key << 8)
-        draws = b"".join(mix(base + j).to_bytes(8, "little") for j in range(0, evses, 8))
-        table = _METADATA_STATUS if bucket < 0 else _REALTIME_STATUS
-        latitude, longitude = self._coordinates(station, key)
-        values: dict[str, list[bytes]] = {
-            "copy": [_suffix(copy).encode()],
-            "key": [f"{key:08x}".encode()],
-            "lat": [latitude],
-            "lon": [longitude],
-            "status": [table[b] for b in draws[:evses]],
-        }
-        if bucket >= 0:
-            values["ts"] = [self._bucket_stamp(bucket)]
-            values["pricing"] = [_pricing(self._seed, index, key % 3)]
+        latitude, longitude = self._coordinates(index, copy, key)
+        values = [b"-%d" % copy if copy else b"", b"%08x" % key, latitude, longitude]
+        if family == "realtime":
+            evses = _documents.evse_count(self._stations[index])
+            # One 64-bit draw gives eight statuses.
+            base = mix(self._seed * 1_000_003 + bucket) ^ (key << 8)
+            draws = b"".join(mix(base + j).to_bytes(8, "little") for j in range(0, evses, 8))
+            values.append(self._bucket_stamp(bucket))
+            values.append(_pricing(self._seed, index, key % 3))
+            values.extend([_REALTIME_STATUS[b] for b in draws[:evses]])
         return _template(self._seed, family, index).render(values)
 
-    def _remember(self, cache: dict[int, bytes], key: int, record: bytes) -> None:
+    def _remember(self, cache: OrderedDict[int, bytes], key: int, record: bytes) -> None:
         if len(cache) >= self._cache_size:
             if not cache:
                 return  # caching disabled
-            del cache[next(iter(cache))]  # oldest first: walks move forward
+            # Oldest first, since walks move forward. (A plain dict would do, but finding its
+            # first key after many deletions scans them all: O(n) per eviction.)
+            cache.popitem(last=False)
         cache[key] = record
 
     def _bucket_stamp(self, bucket: int) -> bytes:
@@ -200,18 +204,19 @@ class RecordFactory:
             self._stamp = (bucket, _JSON.encode(utc_iso(bucket * STATUS_PERIOD, micros=False)))
         return self._stamp[1]
 
-    def _coordinates(self, station: Station, key: int) -> tuple[bytes, bytes]:
+    def _coordinates(self, index: int, copy: int, key: int) -> tuple[bytes, bytes]:
         draw = mix(self._seed * 7_919 + key)
-        if key < len(self._stations):
+        if copy == 0:
+            station = self._stations[index]
             latitude, longitude = station.latitude, station.longitude
         else:
             # Within ~1 km: a sibling in the same town, not on top of the real station.
-            lat = float(station.latitude) + ((draw & 0xFFFF) - 32_768) / 3_300_000
-            lon = float(station.longitude) + (((draw >> 16) & 0xFFFF) - 32_768) / 3_300_000
-            latitude, longitude = f"{lat:.6f}", f"{lon:.6f}"
+            lat, lon = self._positions[index]
+            latitude = "%.6f" % (lat + ((draw & 0xFFFF) - 32_768) / 3_300_000)
+            longitude = "%.6f" % (lon + (((draw >> 16) & 0xFFFF) - 32_768) / 3_300_000)
         # A deterministic ~5% send OCPI-style decimal strings: clients must accept both.
         if (draw >> 32) % 20 == 0:
-            return _JSON.encode(latitude), _JSON.encode(longitude)
+            return b'"%s"' % latitude.encode(), b'"%s"' % longitude.encode()
         return latitude.encode(), longitude.encode()
 
 

@@ -20,6 +20,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from aiohttp import web
 
@@ -103,11 +104,13 @@ class ServerState:
                 RequestRecord(
                     method=request.method,
                     path=request.path,
-                    query={name: request.query[name] for name in request.query},
-                    headers={
-                        name: REDACTED if name.lower() == "authorization" else value
-                        for name, value in request.headers.items()
-                    },
+                    query=MappingProxyType({name: request.query[name] for name in request.query}),
+                    headers=MappingProxyType(
+                        {
+                            name: REDACTED if name.lower() == "authorization" else value
+                            for name, value in request.headers.items()
+                        }
+                    ),
                     status=outcome.status,
                     fault=outcome.fault,
                     records=outcome.records,
@@ -124,18 +127,20 @@ class ServerState:
         path = request.path
         now = self._clock()
         family = FAMILIES.get(path)
-        if path == HEALTHCHECK and request.method == "GET":
-            body = b'{"status":"ok","timestamp":"%s"}' % _wire.timestamp(now)
-            return _reply(outcome, 200, body, _JSON)
-        if family is None:
+        if family is None and path != HEALTHCHECK:
             return _error(outcome, 404, f"Unknown path {path!r}", now)
         if request.method != "GET":
             message = f"Method {request.method} not allowed"
             return _error(outcome, 405, message, now, {"Allow": "GET"})
+        if family is None:  # the healthcheck: no auth, no latency, no faults
+            body = b'{"status":"ok","timestamp":"%s"}' % _wire.timestamp(now)
+            return _reply(outcome, 200, body, _JSON)
         settings = self.settings
         delay = settings.latency + settings.jitter * (2 * self._jitter_rng.random() - 1)
-        if delay > 0 and await self._pause(delay):
-            return _drop(request, outcome)
+        if delay > 0:
+            if await self._pause(delay):
+                return _drop(request, outcome)
+            now = self._clock()
         if not self._authorized(request.headers.get("Authorization")):
             headers = {"WWW-Authenticate": 'Basic realm="Paren"'}
             return _error(outcome, 401, "Missing or invalid API credentials", now, headers)
@@ -159,8 +164,10 @@ class ServerState:
             return self._status_fault(outcome, fault, now)
         if fault is Fault.CONNECTION_RESET:
             return _drop(request, outcome, reset=True)
-        if fault is Fault.HANG and await self._pause(settings.hang):
-            return _drop(request, outcome)
+        if fault is Fault.HANG:
+            if await self._pause(settings.hang):
+                return _drop(request, outcome)
+            now = self._clock()
         if settings.ignore_offset or fault is Fault.IGNORE_OFFSET:
             offset = 0
         count = limit if settings.page_cap is None else min(limit, settings.page_cap)
