@@ -137,6 +137,8 @@ class RecordFactory:
         random.Random(seed).shuffle(perm)
         self._perm = perm
         self._positions = [(float(s.latitude), float(s.longitude)) for s in self._stations]
+        # By position in the shuffled order: ids() of a million locations is one pass.
+        self._base_ids = [_documents.location_id(self._stations[i], "") for i in perm]
         self._metadata: OrderedDict[int, bytes] = OrderedDict()
         self._realtime: OrderedDict[int, bytes] = OrderedDict()
         self._realtime_bucket = -1
@@ -150,8 +152,9 @@ class RecordFactory:
         return self._perm[key % len(self._stations)]
 
     def location_id(self, key: int) -> str:
-        copy, index = divmod(key, len(self._stations))
-        return _documents.location_id(self._stations[self._perm[index]], _suffix(copy))
+        copy, position = divmod(key, len(self._stations))
+        base = self._base_ids[position]
+        return f"{base}-{copy}" if copy else base
 
     def bucket(self) -> int:
         """The current realtime status period: statuses change when it does."""
@@ -218,7 +221,3 @@ class RecordFactory:
         if (draw >> 32) % 20 == 0:
             return b'"%s"' % latitude.encode(), b'"%s"' % longitude.encode()
         return latitude.encode(), longitude.encode()
-
-
-def _suffix(copy: int) -> str:
-    return f"-{copy}" if copy else ""

@@ -277,6 +277,7 @@ async def _truncated(
     await response.write(half)
     outcome.status = 200
     outcome.body_size = len(half)
+    outcome.page, outcome.records = False, 0  # nothing usable was delivered
     if request.transport is not None:
         request.transport.close()  # flushes what was written, then FIN
     return response
