@@ -2,7 +2,16 @@
 
 ``ParenEmulator`` is a real aiohttp server on 127.0.0.1 speaking Paren's wire format over real
 New York station data, with latency, faults, data drift and introspection on demand. The pytest
-plugin shipped with the package provides it as the ``paren_emulator`` fixture.
+plugin shipped with the package provides it as the ``paren_emulator`` fixture::
+
+    async def test_my_code_survives_a_flaky_api(paren_emulator):
+        emu = paren_emulator
+        emu.inject(Fault.SERVICE_UNAVAILABLE, times=2)
+        emu.configure(latency=0.02, jitter=0.005)
+        assert await my_code(emu.url, emu.api_key, emu.api_secret) == "ok"
+        assert emu.statistics().faults == {Fault.SERVICE_UNAVAILABLE: 2}
+
+``paren-async serve`` runs the same emulator from the command line.
 """
 
 from ._emulator import EmulatorFactory, ParenEmulator

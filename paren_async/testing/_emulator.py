@@ -35,12 +35,18 @@ def _count(name: str, value: int) -> int:
 class ParenEmulator:
     """A local Paren API server on 127.0.0.1, serving real NY station data, misbehaving on demand.
 
-    ``locations`` records (the 4,736 real AFDC stations, then deterministic synthetic siblings),
+    Endpoints: ``GET /metadata/v1/locations`` and ``GET /realtime/v1/locations`` (HTTP Basic
+    auth, ``limit`` 1..100, ``offset``, filters ``state``, ``city``, ``postal_code``; other
+    parameters are ignored) and ``GET /healthcheck`` (no auth, never delayed or faulted:
+    ``{"status": "ok", "timestamp": ...}``). Every error is Paren's error envelope.
+
+    ``locations`` records: the 4,736 real AFDC stations, then deterministic synthetic siblings,
     byte-identical for a given ``seed``. Use as ``async with ParenEmulator() as emu:`` and point
-    a client at ``emu.url`` with ``emu.api_key``/``emu.api_secret``. Every behaviour option can
-    be changed while it runs with ``configure()``; faults can also be scheduled with ``inject()``
-    and data changed with ``insert()``/``remove()``. ``clock`` (epoch seconds) drives realtime
-    statuses and timestamps: pass a fake one to move time in tests.
+    a client at ``emu.url`` with ``emu.api_key``/``emu.api_secret``. Behaviour options can be
+    changed while it runs with ``configure()``; faults can also be scheduled with ``inject()``
+    and the data changed with ``insert()``/``remove()``. ``clock`` (epoch seconds) drives
+    realtime statuses and timestamps: pass a fake one to move time in tests. ``record_cache``
+    bounds how many encoded records are kept per API (~2 KB each).
     """
 
     def __init__(

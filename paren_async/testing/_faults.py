@@ -12,6 +12,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 __all__ = ["DEFAULT_FAULT_MIX", "Fault", "FaultPlan"]
@@ -49,16 +50,18 @@ class Fault(enum.Enum):
 
 #: The random mix when ``faults`` is not given: only faults a retrying client survives, so that
 #: ``fault_rate`` alone never turns a good client's walk into a failure.
-DEFAULT_FAULT_MIX: Final[Mapping[Fault, float]] = {
-    Fault.SERVER_ERROR: 3,
-    Fault.BAD_GATEWAY: 2,
-    Fault.SERVICE_UNAVAILABLE: 2,
-    Fault.GATEWAY_TIMEOUT: 1,
-    Fault.RATE_LIMITED: 2,
-    Fault.CONNECTION_RESET: 1,
-    Fault.TRUNCATED_BODY: 1,
-    Fault.ERROR_IN_200: 1,
-}
+DEFAULT_FAULT_MIX: Final[Mapping[Fault, float]] = MappingProxyType(
+    {
+        Fault.SERVER_ERROR: 3,
+        Fault.BAD_GATEWAY: 2,
+        Fault.SERVICE_UNAVAILABLE: 2,
+        Fault.GATEWAY_TIMEOUT: 1,
+        Fault.RATE_LIMITED: 2,
+        Fault.CONNECTION_RESET: 1,
+        Fault.TRUNCATED_BODY: 1,
+        Fault.ERROR_IN_200: 1,
+    }
+)
 
 
 def normalize_mix(faults: Mapping[Fault, float] | None) -> tuple[tuple[Fault, float], ...]:
