@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -261,6 +262,22 @@ async def test_nevi_station_is_modelled_from_its_row(
     assert len(pool["evses"]) == 4
     standards = {c["standard"] for e in pool["evses"] for c in e["connectors"]}
     assert standards == {"CHADEMO", "IEC_62196_T1_COMBO"}
+
+
+async def test_prepare_serves_requests_meanwhile_and_changes_no_byte(
+    paren_emulator_factory: EmulatorFactory,
+) -> None:
+    """prepare() encodes every template while requests keep being served, the same bytes."""
+    emulator = await paren_emulator_factory(locations=STATIONS, seed=21, clock=FakeClock())
+    async with api_for(emulator) as api:
+        before = await api.get(REALTIME, offset=4_000)
+        preparing = asyncio.ensure_future(emulator.prepare())
+        during = await api.get(METADATA, offset=2_000)
+        assert not preparing.done()  # the page was served while templates were being built
+        await preparing
+        after = await api.get(REALTIME, offset=4_000)
+    assert during.status == 200 and len(during.data) == 100
+    assert data_bytes(after.body) == data_bytes(before.body)
 
 
 async def test_a_million_locations_start_fast_and_serve_the_last_page(

@@ -172,6 +172,8 @@ async def _serve(emulator: ParenEmulator, args: argparse.Namespace) -> None:
         )
         print(f"  export {' '.join(assignments)}")
         print("Press Ctrl-C to stop.", flush=True)
+        # While no client is walking yet: the first walk then runs at full speed.
+        preparing = asyncio.create_task(emulator.prepare())
         for sig in (signal.SIGINT, signal.SIGTERM):
             # Windows has no loop signal handlers: Ctrl-C then arrives as KeyboardInterrupt.
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -179,6 +181,9 @@ async def _serve(emulator: ParenEmulator, args: argparse.Namespace) -> None:
         try:
             await stop.wait()
         finally:
+            preparing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await preparing
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -165,6 +166,18 @@ class ParenEmulator:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def prepare(self) -> None:
+        """Encode every station's record templates now instead of during the first walk.
+
+        A first walk otherwise pays ~0.3 ms per station met (4,736 of them). This takes about a
+        second of CPU and yields to the event loop as it goes, so requests are served meanwhile.
+        """
+        stations = len(self._state.factory.stations)
+        for index in range(stations):
+            self._state.factory.prepare(index)
+            if index % 32 == 31:
+                await asyncio.sleep(0)
 
     # -- behaviour ---------------------------------------------------------------------------
 

@@ -156,6 +156,13 @@ class RecordFactory:
         base = self._base_ids[position]
         return f"{base}-{copy}" if copy else base
 
+    def prepare(self, index: int) -> None:
+        """Encode station ``index``'s templates now, not when a walk first needs them."""
+        _template(self._seed, "metadata", index)
+        _template(self._seed, "realtime", index)
+        for form in range(3):
+            _pricing(self._seed, index, form)
+
     def bucket(self) -> int:
         """The current realtime status period: statuses change when it does."""
         return int(self._clock() // STATUS_PERIOD)
