@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -348,3 +349,18 @@ async def test_bad_arguments_exit_2(
     assert message in run.stderr
     assert emulator.statistics().requests == 0
     assert files(tmp_path) == []
+
+
+def test_demo_harvests_the_embedded_emulator(tmp_path: Path) -> None:
+    """The demo serves, harvests through the harvest engine and summarises, in one command."""
+    out = tmp_path / "demo.ndjson"
+    argv = ["demo", "--locations", "600", "--latency", "5ms", "--jitter", "1ms", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "paren_async", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Harvested 600 locations" in done.stdout
+    assert "latency bound" in done.stdout
+    assert "networks" in done.stdout
+    assert len(out.read_bytes().splitlines()) == 600
+    assert files(tmp_path) == ["demo.ndjson"]

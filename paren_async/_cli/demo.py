@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    args.started = time.monotonic()
     try:
         return asyncio.run(_demo(args))
     except KeyboardInterrupt:  # pragma: no cover - before the harvest's own handlers
@@ -89,7 +91,8 @@ def _summarise(args: argparse.Namespace, outcome: Outcome) -> None:
     lines = [
         "",
         f"Harvested {outcome.records:,} locations into {args.out} "
-        f"({outcome.size / 1e6:.1f} MB) in {outcome.elapsed:.1f} s",
+        f"({outcome.size / 1e6:.1f} MB) in {outcome.elapsed:.1f} s "
+        f"(demo wall time {time.monotonic() - args.started:.1f} s)",
         f"  pages       {outcome.pages:,} ({outcome.requests:,} requests, "
         f"{outcome.retries} retries)",
         f"  rate        {outcome.rate:,.0f} records/s{share} latency bound "

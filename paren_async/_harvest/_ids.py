@@ -69,6 +69,21 @@ class IdSet:
 
     def fresh(self, records: Sequence[bytes]) -> list[bytes]:
         """The records whose id is new, in order; records without an id are always kept."""
+        # The common page, whole: every record starts with its id, no id is escaped or repeated.
+        # Set operations on the page's keys cost far less than a Python step per record.
+        keys = [r[7 : r.find(_QUOTE, 7)] if r.startswith(_PREFIX) else None for r in records]
+        batch = set(keys)
+        if (
+            len(batch) == len(keys)
+            and None not in batch
+            and self._seen.isdisjoint(batch)
+            and b"\\" not in b"".join(keys)  # type: ignore[arg-type]  # None excluded above
+        ):
+            self._seen |= batch  # type: ignore[arg-type]
+            return list(records)
+        return self._fresh_one_by_one(records)
+
+    def _fresh_one_by_one(self, records: Sequence[bytes]) -> list[bytes]:
         seen = self._seen
         kept: list[bytes] = []
         for record in records:
