@@ -11,7 +11,8 @@ import pytest
 
 from paren_async import ParenClient, RetryPolicy
 from paren_async._harvest import Format, HarvestOptions, Outcome, harvest
-from paren_async._harvest._journal import Checkpoint, Paths, as_lines, fingerprint, write_checkpoint
+from paren_async._harvest._checkpoint import Checkpoint, Paths, fingerprint, write_checkpoint
+from paren_async._harvest._journal import as_lines
 from paren_async._harvest._progress import Bar, LogLines, Tally, make_progress
 from paren_async.testing import EmulatorFactory, Fault, ParenEmulator
 

@@ -17,17 +17,17 @@ from paren_async import Location, RealtimeLocation
 from paren_async._cli import build_parser, main
 from paren_async._cli.harvest import _format, _resume_command
 from paren_async._harvest import EXIT_API, Outcome
-from paren_async._harvest._export import export
-from paren_async._harvest._ids import IdSet, record_key
-from paren_async._harvest._journal import (
+from paren_async._harvest._checkpoint import (
     Checkpoint,
-    Journal,
     JournalError,
     Paths,
     fingerprint,
     read_checkpoint,
     write_checkpoint,
 )
+from paren_async._harvest._export import export
+from paren_async._harvest._ids import IdSet, record_key
+from paren_async._harvest._journal import Journal
 from paren_async._harvest._rows import STANDARDS, STATUSES, columns, row
 
 RUN = {"endpoint": "metadata", "filters": {}, "format": "ndjson", "max_items": None,

@@ -3,15 +3,18 @@
 Private: the command line is its interface. It uses only the public client API.
 
 - ``_ids``: de-duplication keys sliced from raw records.
-- ``_journal``: the raw NDJSON journal, its checkpoint, and the atomic publication.
+- ``_checkpoint``: the checkpoint file, its fingerprint, atomic replacement.
+- ``_journal``: the raw NDJSON journal, its background syncs, and the atomic publication.
+- ``_options`` / ``_start``: what a harvest asks for; whether it starts, resumes or is refused.
 - ``_rows`` / ``_export``: flat CSV and Parquet rows from the typed models.
-- ``_progress``: the tqdm bar, log lines, or silence.
+- ``_progress``: the tqdm bar, log lines, or silence; ``_facts``: the demo's summary of the data.
 - ``_outcome``: exit codes and summaries.
 - ``_engine``: the walk that ties them together.
 """
 
-from ._engine import HarvestOptions, harvest
+from ._engine import harvest
 from ._export import FORMATS, Format, parquet_missing
+from ._options import HarvestOptions
 from ._outcome import (
     EXIT_API,
     EXIT_AUTH,

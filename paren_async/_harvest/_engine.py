@@ -15,73 +15,24 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Final, TextIO
 
-from paren_async import (
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    ParenClient,
-    ParenError,
-    UsageError,
-)
+from paren_async import ParenClient
 
-from ._export import ExportStopped, Format
+from ._checkpoint import Checkpoint, JournalError, Paths, remove
+from ._export import ExportStopped
 from ._ids import IdSet
-from ._journal import Checkpoint, Journal, JournalError, Paths, as_lines, fingerprint, remove
-from ._outcome import (
-    EXIT_API,
-    EXIT_AUTH,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_OUTPUT,
-    EXIT_USAGE,
-    Outcome,
-)
+from ._journal import Journal, as_lines
+from ._options import HarvestOptions
+from ._outcome import EXIT_INTERRUPTED, EXIT_OUTPUT, Outcome, exit_code_for, failed, fill
 from ._progress import Mode, Progress, Silent, Tally, library_logs, make_progress
-from ._rows import Family
+from ._start import open_journal
 
-__all__ = ["HarvestOptions", "harvest"]
+__all__ = ["harvest"]
 
 #: Seconds between progress refreshes.
 TICK: Final = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class HarvestOptions:
-    out: Path
-    format: Format = "ndjson"
-    realtime: bool = False
-    offset: int = 0
-    max_items: int | None = None
-    page_size: int = 100
-    concurrency: int | None = None
-    filters: Mapping[str, str] = field(default_factory=dict)
-    resume: bool = False
-    #: Discard an unfinished harvest of the same output instead of refusing (the demo's choice).
-    fresh: bool = False
-    #: Records expected, for the progress bar's ETA (default: ``max_items``).
-    expected: int | None = None
-    #: Seconds between background fsync + checkpoint: about the most a crash can cost.
-    checkpoint_interval: float = 1.0
-
-    @property
-    def family(self) -> Family:
-        return "realtime" if self.realtime else "metadata"
-
-    def run(self) -> dict[str, object]:
-        """What the checkpoint's fingerprint covers: what is harvested, and into what format."""
-        return {
-            "endpoint": self.family,
-            "filters": dict(sorted(self.filters.items())),
-            "format": self.format,
-            "max_items": self.max_items,
-            "offset": self.offset,
-            "page_size": self.page_size,
-        }
 
 
 async def harvest(
@@ -95,9 +46,9 @@ async def harvest(
     """Run or resume one harvest. Failures and interruptions come back as the ``Outcome``."""
     outcome = Outcome("failed", EXIT_OUTPUT, options.out, options.format, options.family)
     try:
-        journal, start = _open(Paths.for_output(options.out), options, outcome)
+        journal, start = open_journal(Paths.for_output(options.out), options, outcome)
     except (JournalError, OSError) as exc:
-        return _failed(outcome, exc, EXIT_OUTPUT)
+        return failed(outcome, exc, EXIT_OUTPUT)
     if journal is None:
         return outcome  # an earlier run had done everything but remove its checkpoint
     try:
@@ -106,50 +57,6 @@ async def harvest(
         )
     finally:
         journal.close()
-
-
-def _open(
-    paths: Paths, options: HarvestOptions, outcome: Outcome
-) -> tuple[Journal | None, Checkpoint]:
-    if not paths.out.parent.is_dir():
-        raise JournalError(f"the directory of {paths.out} does not exist")
-    run = options.run()
-    start = Checkpoint(
-        fingerprint=fingerprint(run), run=run, offset=options.offset, size=0, records=0
-    )
-    published = paths.out.exists() and not paths.part.exists()
-    journal = Journal.open(paths)
-    try:
-        previous = None if options.fresh else journal.read_checkpoint()
-        if previous is not None:
-            if not options.resume:
-                raise JournalError(
-                    f"an unfinished harvest of {paths.out} exists ({previous.records:,} records "
-                    f"in {paths.part}): pass --resume to continue it, or delete "
-                    f"{paths.checkpoint} and {paths.part} to start over"
-                )
-            if previous.fingerprint != start.fingerprint:
-                differ = sorted(key for key in run if previous.run.get(key) != run[key])
-                raise JournalError(
-                    f"{paths.checkpoint} belongs to a different harvest (different "
-                    f"{', '.join(differ) or 'fingerprint'}): resume with the same arguments, "
-                    f"or delete it and {paths.part} to start over"
-                )
-            outcome.resumed = True
-            if previous.done and published:
-                # The crash came between publishing the output and removing the checkpoint.
-                journal.close()
-                remove(paths.part)
-                remove(paths.checkpoint)
-                _fill(outcome, previous)
-                outcome.size = paths.out.stat().st_size
-                return None, previous
-            start = previous
-        journal.reset(start)
-    except BaseException:
-        journal.close()
-        raise
-    return journal, start
 
 
 class _Run:
@@ -178,7 +85,7 @@ class _Run:
         start, journal, outcome, tally = self._start, self._journal, self._outcome, self._tally
         if start.size and self._ids.load_file(journal.file, start.size) != start.records:
             mismatch = JournalError(f"{journal.paths.part} does not match its checkpoint")
-            return _failed(outcome, mismatch, EXIT_OUTPUT)
+            return failed(outcome, mismatch, EXIT_OUTPUT)
         journal.file.seek(start.size)
         tally.records = tally.first_records = start.records
         tally.pages, tally.walked, tally.offset = start.pages, start.walked, start.offset
@@ -210,16 +117,16 @@ class _Run:
             except ExportStopped:
                 pass  # the journal and its done checkpoint stay: --resume publishes again
             except (OSError, JournalError) as exc:
-                return _failed(outcome, exc, EXIT_OUTPUT)
+                return failed(outcome, exc, EXIT_OUTPUT)
         if self._signal is not None:
             outcome.status, outcome.exit_code = "interrupted", EXIT_INTERRUPTED
             outcome.checkpoint = journal.paths.checkpoint
             outcome.error = f"stopped by {self._signal}"
         elif error is not None:
-            code = _exit_code(error)
+            code = exit_code_for(error)
             if code is None:
                 raise error
-            return _failed(outcome, error, code)
+            return failed(outcome, error, code)
         return outcome
 
     async def _finish(self, error: BaseException | None) -> BaseException | None:
@@ -228,7 +135,7 @@ class _Run:
         run_elapsed = 0.0 if start.done else time.monotonic() - tally.started
         done = error is None and self._signal is None
         state = self._state(done=done, elapsed=start.elapsed + run_elapsed)
-        _fill(outcome, state)
+        fill(outcome, state)
         outcome.run_elapsed, outcome.run_records = run_elapsed, tally.records - start.records
         if not done and tally.walked == 0:
             journal.close()  # nothing harvested: leave nothing behind to resume
@@ -342,30 +249,3 @@ class _Run:
         self._stop.set()
         if self._walk_task is not None and not self._walk_task.done():
             self._walk_task.cancel()
-
-
-def _fill(outcome: Outcome, state: Checkpoint) -> None:
-    outcome.status, outcome.exit_code = "done", EXIT_OK
-    for name in ("records", "pages", "duplicates", "requests", "retries", "offset", "elapsed"):
-        setattr(outcome, name, getattr(state, name))
-    outcome.drift_events, outcome.recovered = state.drift_events, state.recovered
-    outcome.unrecovered_drift = state.unrecovered_drift
-
-
-def _exit_code(error: BaseException) -> int | None:
-    if isinstance(error, AuthenticationError):
-        return EXIT_AUTH
-    if isinstance(error, (BadRequestError, NotFoundError, UsageError)):
-        return EXIT_USAGE
-    if isinstance(error, ParenError):
-        return EXIT_API
-    if isinstance(error, (OSError, JournalError)):
-        return EXIT_OUTPUT
-    return None
-
-
-def _failed(outcome: Outcome, error: BaseException, exit_code: int) -> Outcome:
-    outcome.status, outcome.exit_code = "failed", exit_code
-    outcome.error = str(error) or type(error).__name__
-    outcome.error_type = type(error).__name__
-    return outcome

@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from paren_async import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    ParenError,
+    UsageError,
+)
+
+from ._checkpoint import Checkpoint, JournalError
+
 __all__ = [
     "EXIT_API",
     "EXIT_AUTH",
@@ -14,6 +24,9 @@ __all__ = [
     "EXIT_OUTPUT",
     "EXIT_USAGE",
     "Outcome",
+    "exit_code_for",
+    "failed",
+    "fill",
 ]
 
 EXIT_OK: Final = 0
@@ -100,10 +113,11 @@ class Outcome:
     def lines(self) -> list[str]:
         """The human summary."""
         head = {"done": "harvest done", "interrupted": "harvest interrupted", "failed": "failed"}
+        rate = f" ({self.rate:,.0f} records/s this run)" if self.run_records else ""
         lines = [
             f"{head[self.status]}: {self.records:,} records in {self.pages:,} pages, "
-            f"{self.elapsed:.1f} s ({self.rate:,.0f} records/s this run), "
-            f"{self.retries} retries, {self.duplicates} duplicates dropped"
+            f"{self.elapsed:.1f} s{rate}, {self.retries} retries, "
+            f"{self.duplicates} duplicates dropped"
         ]
         if self.status == "failed" and self.error:
             lines[0] = f"harvest failed: {self.error}"
@@ -127,3 +141,30 @@ class Outcome:
             )
         lines.extend(f"  {note}" for note in self.notes)
         return lines
+
+
+def fill(outcome: Outcome, state: Checkpoint) -> None:
+    outcome.status, outcome.exit_code = "done", EXIT_OK
+    for name in ("records", "pages", "duplicates", "requests", "retries", "offset", "elapsed"):
+        setattr(outcome, name, getattr(state, name))
+    outcome.drift_events, outcome.recovered = state.drift_events, state.recovered
+    outcome.unrecovered_drift = state.unrecovered_drift
+
+
+def exit_code_for(error: BaseException) -> int | None:
+    if isinstance(error, AuthenticationError):
+        return EXIT_AUTH
+    if isinstance(error, (BadRequestError, NotFoundError, UsageError)):
+        return EXIT_USAGE
+    if isinstance(error, ParenError):
+        return EXIT_API
+    if isinstance(error, (OSError, JournalError)):
+        return EXIT_OUTPUT
+    return None
+
+
+def failed(outcome: Outcome, error: BaseException, exit_code: int) -> Outcome:
+    outcome.status, outcome.exit_code = "failed", exit_code
+    outcome.error = str(error) or type(error).__name__
+    outcome.error_type = type(error).__name__
+    return outcome

@@ -1,0 +1,58 @@
+"""How a harvest starts: fresh, resumed, refused, or already finished by an earlier run."""
+
+from __future__ import annotations
+
+from ._checkpoint import Checkpoint, JournalError, Paths, fingerprint, remove
+from ._journal import Journal
+from ._options import HarvestOptions
+from ._outcome import Outcome, fill
+
+__all__ = ["open_journal"]
+
+
+def open_journal(
+    paths: Paths, options: HarvestOptions, outcome: Outcome
+) -> tuple[Journal | None, Checkpoint]:
+    if not paths.out.parent.is_dir():
+        raise JournalError(f"the directory of {paths.out} does not exist")
+    if paths.out.is_dir():
+        raise JournalError(f"{paths.out} is a directory; --out names the file to write")
+    run = options.run()
+    start = Checkpoint(
+        fingerprint=fingerprint(run), run=run, offset=options.offset, size=0, records=0
+    )
+    published = paths.out.exists() and not paths.part.exists()
+    journal = Journal.open(paths)
+    try:
+        if options.fresh:
+            remove(paths.checkpoint)
+        previous = journal.read_checkpoint()
+        if previous is not None:
+            if not options.resume:
+                raise JournalError(
+                    f"an unfinished harvest of {paths.out} exists ({previous.records:,} records "
+                    f"in {paths.part}): pass --resume to continue it, or delete "
+                    f"{paths.checkpoint} and {paths.part} to start over"
+                )
+            if previous.fingerprint != start.fingerprint:
+                differ = sorted(key for key in run if previous.run.get(key) != run[key])
+                raise JournalError(
+                    f"{paths.checkpoint} belongs to a different harvest (different "
+                    f"{', '.join(differ) or 'fingerprint'}): resume with the same arguments, "
+                    f"or delete it and {paths.part} to start over"
+                )
+            outcome.resumed = True
+            if previous.done and published:
+                # The crash came between publishing the output and removing the checkpoint.
+                journal.close()
+                remove(paths.part)
+                remove(paths.checkpoint)
+                fill(outcome, previous)
+                outcome.size = paths.out.stat().st_size
+                return None, previous
+            start = previous
+        journal.reset(start)
+    except BaseException:
+        journal.close()
+        raise
+    return journal, start
