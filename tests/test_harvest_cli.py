@@ -293,9 +293,10 @@ async def test_exhausted_retries_exit_4_and_only_resume_continues(
     assert failed.summary["error_type"] == "ServerError"
     # Everything before the failing page is kept (the page may overlap its predecessor by one).
     assert stuck <= failed.summary["offset"] == failed.summary["records"] <= stuck + 1
-    assert "resume with: paren-async harvest --out o.ndjson --format ndjson --resume" in (
-        failed.stderr
+    hint = (
+        "resume with: paren-async harvest --out o.ndjson --format ndjson --max-attempts 2 --resume"
     )
+    assert hint in failed.stderr
     journal = read(tmp_path / "o.ndjson.part")
 
     refused = await harvest(emulator, tmp_path, "--out", "o.ndjson")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -36,6 +37,11 @@ async def run(
 
 def files(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.iterdir())
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
 
 
 def lines(path: Path) -> list[bytes]:
@@ -193,3 +199,17 @@ def test_bar_is_chosen_on_a_terminal_only() -> None:
     silent = io.StringIO()
     make_progress("quiet", silent, total=None, initial=0).message("x")
     assert silent.getvalue() == ""
+
+
+async def test_realtime_harvest_to_csv_adds_prices(
+    paren_emulator: ParenEmulator, tmp_path: Path
+) -> None:
+    """A Realtime harvest to CSV has one row per location with the energy price columns filled."""
+    outcome = await run(paren_emulator, tmp_path / "rt.csv", realtime=True, format="csv")
+    assert outcome.exit_code == 0
+    rows = read_csv(tmp_path / "rt.csv")
+    assert [row["id"] for row in rows] == paren_emulator.ids()
+    assert {row["currency"] for row in rows} == {"USD"}
+    priced = [row for row in rows if row["energy_price_min"]]
+    assert len(priced) > len(rows) // 2
+    assert all(float(row["energy_price_min"]) <= float(row["energy_price_max"]) for row in priced)

@@ -124,6 +124,11 @@ def _resume_command(args: argparse.Namespace, fmt: str, out: Path) -> str:
         ("--concurrency", args.concurrency),
         ("--page-size", args.page_size if args.page_size != 100 else None),
         ("--base-url", args.base_url),
+        ("--max-attempts", args.max_attempts if args.max_attempts != 4 else None),
+        (
+            "--checkpoint-interval",
+            args.checkpoint_interval if args.checkpoint_interval != 1 else None,
+        ),
     ):
         if value is not None:
             argv += [flag, str(value)]
@@ -171,12 +176,13 @@ def run(args: argparse.Namespace) -> int:
     )
 
     async def main() -> Outcome:
+        extra = {"concurrency": args.concurrency} if args.concurrency else {}
         client = ParenClient(
             key,
             secret,
             base_url=args.base_url,
-            concurrency=args.concurrency or 8,
             retry=RetryPolicy(max_attempts=args.max_attempts),
+            **extra,
         )
         async with client:
             return await harvest(
@@ -189,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:  # before the harvest's own handlers were installed
         print("paren-async harvest: interrupted", file=sys.stderr)
+        print(json.dumps({"event": "harvest.interrupted", "exit": EXIT_INTERRUPTED}))
         return EXIT_INTERRUPTED
     if not args.quiet or outcome.status != "done":
         for line in outcome.lines():

@@ -80,6 +80,7 @@ class _Run:
         self._walk_task: asyncio.Task[None] | None = None
         self._signal: str | None = None
         self._stop = threading.Event()
+        self._published = False
 
     async def execute(self, progress: Mode, stream: TextIO, handle_signals: bool) -> Outcome:
         start, journal, outcome, tally = self._start, self._journal, self._outcome, self._tally
@@ -118,7 +119,7 @@ class _Run:
                 pass  # the journal and its done checkpoint stay: --resume publishes again
             except (OSError, JournalError) as exc:
                 return failed(outcome, exc, EXIT_OUTPUT)
-        if self._signal is not None:
+        if self._signal is not None and not self._published:
             outcome.status, outcome.exit_code = "interrupted", EXIT_INTERRUPTED
             outcome.checkpoint = journal.paths.checkpoint
             outcome.error = f"stopped by {self._signal}"
@@ -156,6 +157,7 @@ class _Run:
         outcome.size = await asyncio.to_thread(
             journal.publish, self._options.format, self._options.family, self._stop.is_set
         )
+        self._published = True  # a signal that came too late to stop anything changes nothing
         return None
 
     async def _walk(self) -> None:
