@@ -24,7 +24,8 @@ from ._exceptions import (
     TransportError,
     UsageError,
 )
-from ._pagination import Pager, PageStream
+from ._pager import Pager
+from ._pagination import PageStream
 from ._statistics import ClientStatistics
 from ._transport import AiohttpTransport, Transport
 from .models import (

@@ -1,20 +1,17 @@
-"""``ParenClient``: lifecycle, the retried ``_send()``, and a few lines per endpoint."""
+"""``ParenClient``: configuration, lifecycle, and a few lines per endpoint."""
 
 from __future__ import annotations
 
 import enum
 import functools
-import logging
-import random
 import ssl
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
 import aiohttp
-import anyio
 import msgspec
 
 from ._config import (
@@ -24,7 +21,6 @@ from ._config import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     MAX_CONCURRENCY,
-    MAX_REDIRECTS,
     Credentials,
     RetryPolicy,
     Timeout,
@@ -33,41 +29,20 @@ from ._config import (
     check_page_size,
     resolve_base_url,
 )
-from ._events import EventHooks, RequestEvent, ResponseEvent, RetryEvent, emit
-from ._exceptions import (
-    APIError,
-    ClientClosedError,
-    ParenError,
-    RateLimitError,
-    RedirectError,
-    ServerError,
-    TransportError,
-    UsageError,
-)
-from ._flow import AdaptiveLimit, Cooldown, TokenBucket
-from ._http import (
-    REDIRECT_STATUSES,
-    Envelope,
-    Request,
-    Response,
-    build_query,
-    build_request,
-    decipher_error,
-    decode_page,
-    follow_redirect,
-)
+from ._events import EventHooks
+from ._exceptions import ClientClosedError, ServerError, TransportError, UsageError
+from ._http import Envelope, build_query, build_request, decipher_error, decode_page
 from ._logging import configure_logging_from_env
 from ._observe import WalkObserver
-from ._pagination import Pager, PageRequest, PageStream, WalkSpec
-from ._retry import retry_delay
-from ._statistics import ClientStatistics, Counters
+from ._pager import Pager
+from ._pagination import PageRequest, PageStream, WalkSpec
+from ._sending import Sender
+from ._statistics import ClientStatistics
 from ._telemetry import Telemetry
 from ._transport import AiohttpTransport, Transport
 from .models import Location, Page, RealtimeLocation
 
 __all__ = ["ParenClient"]
-
-logger: Final = logging.getLogger("paren_async")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,8 +50,6 @@ R = TypeVar("R")
 METADATA_LOCATIONS: Final = "/metadata/v1/locations"
 REALTIME_LOCATIONS: Final = "/realtime/v1/locations"
 HEALTHCHECK: Final = "/healthcheck"
-#: Statuses that mean "too much load": they shrink the client's window of requests in flight.
-CONGESTION_STATUSES: Final = frozenset({429, 503})
 
 
 class _IdOnly(msgspec.Struct, gc=False):
@@ -138,25 +111,23 @@ class ParenClient:
         self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self._concurrency = check_concurrency(concurrency)
         self._timeout = Timeout.coerce(timeout)
-        self._retry = retry
-        self._transport: Transport = transport or AiohttpTransport(
-            session,
-            pool_size=MAX_CONCURRENCY,
-            ssl_context=ssl_context,
-            max_response_size=max_response_size,
-            trace_configs=trace_configs,
-        )
         self._hooks = hooks or EventHooks()
-        self._telemetry = Telemetry(tracer_provider)
+        self._sender = Sender(
+            transport
+            or AiohttpTransport(
+                session,
+                pool_size=MAX_CONCURRENCY,
+                ssl_context=ssl_context,
+                max_response_size=max_response_size,
+                trace_configs=trace_configs,
+            ),
+            retry=retry,
+            rate_limit=rate_limit,
+            hooks=self._hooks,
+            telemetry=Telemetry(tracer_provider),
+        )
         self._state = _State.OPEN
         self._walks: weakref.WeakSet[PageStream[Any]] = weakref.WeakSet()
-        self._counters = Counters()
-        self._random = random.Random()
-        self._cooldown = Cooldown()
-        self._bucket = None if rate_limit is None else TokenBucket(rate_limit)
-        # Never more in flight than the connection pool holds, so no attempt's timeout is spent
-        # waiting for a pooled connection.
-        self._limit = AdaptiveLimit(MAX_CONCURRENCY)
 
     def __repr__(self) -> str:
         key = self._credentials.api_key if self._credentials else None
@@ -187,7 +158,7 @@ class ParenClient:
         self._state = _State.CLOSED
         for walk in list(self._walks):
             walk.close()
-        await self._transport.aclose()
+        await self._sender.aclose()
 
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
@@ -195,9 +166,7 @@ class ParenClient:
 
     def statistics(self) -> ClientStatistics:
         """A snapshot of what this client has done so far."""
-        return self._counters.snapshot(
-            cooldown_seconds=self._cooldown.total, window=self._limit.limit
-        )
+        return self._sender.statistics()
 
     # -- endpoints --
 
@@ -210,7 +179,7 @@ class ParenClient:
         self._check_open()
         request = build_request(self._base_url, HEALTHCHECK, timeout=self._timeout)
         try:
-            response = await self._send_once(request)
+            response = await self._sender.send_once(request)
         except TransportError:
             return False
         if 200 <= response.status < 300:
@@ -292,9 +261,9 @@ class ParenClient:
         observe = functools.partial(
             WalkObserver,
             path,
-            counters=self._counters,
+            counters=self._sender.counters,
             hooks=self._hooks,
-            telemetry=self._telemetry,
+            telemetry=self._sender.telemetry,
             attributes={"paren.page_size": spec.page_size, "paren.concurrency": spec.concurrency},
         )
         return Pager(
@@ -319,7 +288,7 @@ class ParenClient:
         request = build_request(
             self._base_url, path, query, credentials, timeout=self._timeout, offset=page.offset
         )
-        return await self._send(
+        return await self._sender.send(
             request,
             lambda response: decode_page(
                 request, response, decoder, offset=page.offset, limit=page.limit, now=time.time()
@@ -333,117 +302,6 @@ class ParenClient:
                 "or set PAREN_API_KEY and PAREN_API_SECRET"
             )
         return self._credentials
-
-    async def _send_once(self, request: Request) -> Response:
-        """One attempt: the request, and the same-origin redirects it leads to."""
-        for _ in range(MAX_REDIRECTS + 1):
-            self._check_open()
-            self._counters.requests += 1
-            response = await self._transport.send(request)
-            if response.status not in REDIRECT_STATUSES:
-                return response
-            request = follow_redirect(request, response)
-        raise RedirectError(
-            f"more than {MAX_REDIRECTS} redirects", status=response.status, url=request.url
-        )
-
-    async def _send(self, request: Request, decode: Callable[[Response], R]) -> R:
-        """Send and decode, under the client's flow control, retrying as the policy says."""
-        with self._telemetry.request_span(request.method, request.url, request.offset) as span:
-            started = time.monotonic()
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    result, status = await self._attempt(request, decode, attempt)
-                except ParenError as error:
-                    delay = retry_delay(
-                        self._retry,
-                        error,
-                        attempt=attempt,
-                        elapsed=time.monotonic() - started,
-                        random=self._random.random,
-                    )
-                    self._hold_back(error, delay)
-                    retried = delay is not None and self._state is _State.OPEN
-                    self._counters.record_error(error, retried=retried)
-                    if delay is None or not retried:
-                        error.attempts = attempt
-                        self._telemetry.finish_request(span, attempt, _status(error), error)
-                        raise
-                    self._retrying(request, attempt, delay, error)
-                    await anyio.sleep(delay)
-                else:
-                    self._telemetry.finish_request(span, attempt, status, None)
-                    return result
-
-    async def _attempt(
-        self, request: Request, decode: Callable[[Response], R], attempt: int
-    ) -> tuple[R, int]:
-        await self._cooldown.wait()
-        if self._bucket is not None:
-            await self._bucket.acquire()
-        slot = await self._limit.acquire()
-        congested = False
-        emit(
-            self._hooks.on_request,
-            lambda: RequestEvent(request.method, request.url, attempt, request.offset),
-        )
-        sent = time.monotonic()
-        status: int | None = None
-        error: ParenError | None = None
-        try:
-            response = await self._send_once(request)
-            status = response.status
-            return decode(response), status
-        except ParenError as exc:
-            error = exc
-            congested = _status(exc) in CONGESTION_STATUSES
-            raise
-        finally:
-            self._limit.release(slot, congested=congested)
-            emit(
-                self._hooks.on_response,
-                lambda: ResponseEvent(
-                    request.method,
-                    request.url,
-                    attempt,
-                    request.offset,
-                    status,
-                    time.monotonic() - sent,
-                    error,
-                ),
-            )
-
-    def _retrying(self, request: Request, attempt: int, delay: float, error: ParenError) -> None:
-        logger.info(
-            "retrying %s %s in %.2fs (attempt %d failed: %s)",
-            request.method,
-            request.url,
-            delay,
-            attempt,
-            error.message,
-        )
-        emit(
-            self._hooks.on_retry,
-            lambda: RetryEvent(request.method, request.url, attempt, request.offset, delay, error),
-        )
-
-    def _hold_back(self, error: ParenError, delay: float | None) -> None:
-        """After a rate limit, pause every request of the client, not only this one."""
-        if not isinstance(error, (RateLimitError, ServerError)):
-            return
-        pause = error.retry_after if isinstance(error, RateLimitError) else None
-        if pause is None and isinstance(error, RateLimitError):
-            pause = delay  # no Retry-After: everyone backs off as this request does
-        if pause:
-            cap = self._retry.max_retry_after if self._retry else pause
-            self._cooldown.close_for(min(pause, cap))
-            logger.info("rate limited: all requests of this client paused for %.2fs", pause)
-
-
-def _status(error: ParenError) -> int | None:
-    return error.status if isinstance(error, APIError) else None
 
 
 def _record_id(record: Location | RealtimeLocation) -> object:

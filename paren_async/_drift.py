@@ -4,10 +4,11 @@ Every page after the first asks for one record of overlap with the page before i
 moved, the page's first record is the previous page's last one. If records were inserted before
 the cursor, the previous last record appears further into the page: the records before it were
 already yielded and are dropped. If records were removed before the cursor, the previous last
-record is missing from the page: the walk re-reads the ``page_size - 1`` records just before the
-page, and every one of them that the previous page did not hold was skipped and is recovered.
+record is missing from the page: the walk re-reads the previous page's span, and every record
+there that neither of the last two pages held was skipped and is recovered (two pages, because
+inserts since may have pushed records of the page before into the span).
 
-Only the previous page is needed, so memory stays bounded by the window whatever the walk's size.
+Only the last two pages are kept, so memory stays bounded whatever the walk's size.
 The recovery reaches back ``page_size - 1`` records: more removals than that between the fetches
 of two neighbouring pages (which happen milliseconds apart) are reported, not recovered.
 """

@@ -21,23 +21,26 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import anyio
-import msgspec
 
 from ._drift import fresh_start, recover_skipped
 from ._exceptions import PaginationError, ParenError, TimeoutError
 from ._observe import WalkObserver
 from .models import Page
 
-__all__ = ["PageRequest", "PageStream", "Pager", "first_page", "next_page"]
+__all__ = ["FetchPage", "PageRequest", "PageStream", "WalkSpec", "first_page", "next_page"]
 
 T = TypeVar("T")
 X = TypeVar("X")
+
+#: Pages in a row holding only records already yielded before the walk gives up. Heavy drift
+#: at a moving tail can repeat a few pages running; a server ignoring offset repeats forever.
+STALL_LIMIT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +122,11 @@ class WalkSpec:
 class PageStream(Generic[X]):
     """Pages of one walk in offset order, with at most ``concurrency`` fetches in flight.
 
-    Memory is bounded by the window: pages that completed early wait in it until their turn, and
-    the window refills only as the consumer takes pages. ``close()`` cancels every fetch at once
-    without waiting for them; it runs on ``break`` (via garbage collection or the ``async with``
-    form), on any error, and when the client closes.
+    At most ``concurrency`` fetches are in flight. A fetch that completes starts the next one at
+    once, so one slow page does not stall the others; pages that completed ahead of their turn
+    wait in a reorder buffer of at most ``2 * concurrency`` pages, which bounds memory.
+    ``close()`` cancels every fetch at once without waiting for them; it runs on ``break`` (via
+    garbage collection or the ``async with`` form), on any error, and when the client closes.
 
     Each page yielded holds only records not yielded before, and ``page.next_offset`` is where a
     resumed walk would continue.
@@ -141,10 +145,17 @@ class PageStream(Generic[X]):
         self._record_id = record_id
         self._observer = observer
         self._window: deque[tuple[PageRequest, int, asyncio.Task[Page[X]]]] = deque()
+        #: Whether to keep `concurrency` fetches going: after a full page, until a short one.
+        self._fanning_out = False
         self._next: PageRequest | None = spec.first()
         #: Records per page the server really gives, once a short page has shown it.
         self._cap: int | None = None
+        # The last two pages as received: drift is repaired against them.
         self._previous: tuple[X, ...] = ()
+        self._earlier: tuple[X, ...] = ()
+        self._previous_full = False
+        #: Pages in a row that brought nothing new though they were not the end.
+        self._stalled = 0
         self._position = spec.offset
         self._yielded = 0
         self._deadline = None if spec.deadline is None else time.monotonic() + spec.deadline
@@ -195,7 +206,7 @@ class PageStream(Generic[X]):
         self._observer.started()
         while True:
             if not self._window:
-                self._fill(1)
+                self._fill()
                 if not self._window:
                     self.close()
                     raise StopAsyncIteration
@@ -220,14 +231,19 @@ class PageStream(Generic[X]):
             # The end, or a server capping pages below `limit`: the pages speculated past this
             # one start at the wrong offsets. The next page is fetched alone to tell which.
             self._cancel_window()
+            self._fanning_out = False
             if len(items) > request.overlap:
                 self._cap = len(items)
             self._next = self._spec.after(request, len(items))
         else:
-            self._fill(self._spec.concurrency)
+            self._fanning_out = True
+            self._fill()
         fresh = await self._reconcile(request, items)
-        self._previous = items or self._previous
-        self._position = request.offset + len(items) if items else self._position
+        if items:
+            self._earlier, self._previous = self._previous, items
+            self._previous_full = len(items) >= request.limit
+            self._position = request.offset + len(items)
+        self._check_progress(request, items, fresh)
         if self._spec.max_items is not None:
             fresh = fresh[: self._spec.max_items - self._yielded]
         self._yielded += len(fresh)
@@ -246,23 +262,37 @@ class PageStream(Generic[X]):
             return await task
         raise TimeoutError(f"the walk's deadline of {self._spec.deadline:g}s has passed")
 
-    def _fill(self, size: int) -> None:
+    def _fill(self) -> None:
+        """Start fetches up to the limits: one alone until a page came back full."""
+        if self._fanning_out:
+            in_flight, buffered = self._spec.concurrency, 2 * self._spec.concurrency
+        else:
+            in_flight, buffered = 1, 1
         with self._observer.activate():
-            self._spawn(size)
+            self._spawn(in_flight, buffered)
 
-    def _spawn(self, size: int) -> None:
+    def _spawn(self, in_flight: int, buffered: int) -> None:
         loop = asyncio.get_running_loop()
-        while self._next is not None and len(self._window) < size:
+        running = sum(1 for _, _, task in self._window if not task.done())
+        while self._next is not None and running < in_flight and len(self._window) < buffered:
             request = self._next
             assumed = request.limit if self._cap is None else min(request.limit, self._cap)
             task = loop.create_task(self._fetch(request))
             task.add_done_callback(self._on_fetch_done)
+            running += 1
             self._window.append((request, assumed, task))
             # Speculate that every page in flight comes back as big as the last ones did.
             self._next = self._spec.after(request, assumed)
 
     def _on_fetch_done(self, task: asyncio.Task[Page[X]]) -> None:
-        if task.cancelled() or task.exception() is None:  # .exception() marks it retrieved
+        if task.cancelled():
+            return
+        if task.exception() is None:  # .exception() also marks a failure as retrieved
+            # A full page keeps the fan-out going at once; a short one will stop it when its
+            # turn comes, so nothing more is speculated past it.
+            assumed = next((a for _, a, t in self._window if t is task), 0)
+            if self._fanning_out and len(task.result().items) >= assumed:
+                self._fill()
             return
         # The walk will stop at this page: stop spending on the pages after it now.
         self._next = None
@@ -272,6 +302,20 @@ class PageStream(Generic[X]):
                 other.cancel()
             failed = failed or other is task
 
+    def _check_progress(
+        self, request: PageRequest, items: tuple[X, ...], fresh: tuple[X, ...]
+    ) -> None:
+        # Drift can make one page all repeats; a run of them means the server is not paging.
+        if fresh or len(items) <= request.overlap:
+            self._stalled = 0
+            return
+        self._stalled += 1
+        if self._stalled >= STALL_LIMIT:
+            raise PaginationError(
+                f"{STALL_LIMIT} pages in a row up to offset {request.offset} held only records "
+                "already yielded: the server does not seem to honour offset"
+            )
+
     # -- drift --
 
     async def _reconcile(self, request: PageRequest, items: tuple[X, ...]) -> tuple[X, ...]:
@@ -279,7 +323,11 @@ class PageStream(Generic[X]):
         if not items or not self._previous:
             return items
         first = self._record_id(items[0])
-        if first == self._record_id(self._previous[0]) and len(self._previous) > 1:
+        # A server ignoring offset repeats a full page. Short pages near the end may legitimately
+        # start with the previous first record after an insert (left to _check_progress), and
+        # so may a one-record page whose record is the overlap.
+        suspicious = self._previous_full and (request.overlap == 0 or len(self._previous) > 1)
+        if suspicious and first == self._record_id(self._previous[0]):
             raise PaginationError(
                 f"the server returned the same page for offset {request.offset} as for the "
                 "page before it: it seems to ignore the offset parameter"
@@ -300,119 +348,12 @@ class PageStream(Generic[X]):
         """Re-read the previous page's span: what shifted into it was skipped by the walk."""
         span = len(self._previous)
         reread = await self._fetch(PageRequest(request.offset - span + 1, span))
+        # Inserts since may also have pushed records of the page before into the span.
+        seen = {self._record_id(item) for item in self._previous + self._earlier}
         recovery = recover_skipped(
-            [self._record_id(item) for item in reread.items],
-            page_first,
-            {self._record_id(item) for item in self._previous},
+            [self._record_id(item) for item in reread.items], page_first, seen
         )
         self._observer.counters.record_drift(
             request.offset, recovered=len(recovery.skipped), complete=recovery.complete
         )
         return tuple(reread.items[i] for i in recovery.skipped)
-
-
-class Pager(Generic[T]):
-    """One walk over an endpoint, in every form a caller may want.
-
-    ``async for item in pager``: records, in order. ``await pager``: the first ``Page`` only.
-    ``pager.pages()``: ``Page`` objects. ``pager.collect()``: a list. ``pager.raw()``: each record's
-    JSON bytes exactly as the server sent them (``raw_pages()`` for pages of them).
-    Each form starts a fresh walk.
-    """
-
-    def __init__(
-        self,
-        *,
-        fetch: FetchPage[T],
-        fetch_raw: FetchPage[msgspec.Raw],
-        record_id: Callable[[T], object],
-        raw_record_id: Callable[[msgspec.Raw], object],
-        spec: WalkSpec,
-        observe: Callable[[], WalkObserver],
-        on_open: Callable[[PageStream[Any]], None],
-    ) -> None:
-        self._fetch = fetch
-        self._fetch_raw = fetch_raw
-        self._record_id = record_id
-        self._raw_record_id = raw_record_id
-        self._spec = spec
-        self._observe = observe
-        self._on_open = on_open
-
-    def __repr__(self) -> str:
-        s = self._spec
-        return (
-            f"<Pager offset={s.offset} page_size={s.page_size} max_items={s.max_items} "
-            f"concurrency={s.concurrency}>"
-        )
-
-    def pages(self) -> PageStream[T]:
-        """Pages in offset order; also an async context manager that closes the walk."""
-        stream = PageStream(
-            self._fetch, self._spec, record_id=self._record_id, observer=self._observe()
-        )
-        self._on_open(stream)
-        return stream
-
-    def raw_pages(self) -> PageStream[bytes]:
-        """Pages whose items are each record's bytes exactly as sent, never decoded."""
-        stream = PageStream(
-            _as_bytes(self._fetch_raw), self._spec, record_id=self._raw_id, observer=self._observe()
-        )
-        self._on_open(stream)
-        return stream
-
-    def _raw_id(self, record: bytes) -> object:
-        return self._raw_record_id(msgspec.Raw(record))
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        return _items(self.pages())
-
-    def raw(self) -> AsyncIterator[bytes]:
-        """Each record's JSON bytes exactly as the server sent them."""
-        return _items(self.raw_pages())
-
-    async def collect(self) -> list[T]:
-        """Every record of the walk in a list. For big walks prefer streaming (``async for``)."""
-        items: list[T] = []
-        async with self.pages() as pages:
-            async for page in pages:
-                items.extend(page.items)
-        return items
-
-    def __await__(self) -> Generator[object, None, Page[T]]:
-        return self._first().__await__()
-
-    async def _first(self) -> Page[T]:
-        request = self._spec.first()
-        if request is None:
-            return Page(offset=self._spec.offset, limit=0, items=())
-        page = await self._fetch(request)
-        if len(page.items) > request.limit:  # as in a walk: never more than was asked for
-            page = msgspec.structs.replace(page, items=page.items[: request.limit])
-        return page
-
-
-def _as_bytes(fetch: FetchPage[msgspec.Raw]) -> FetchPage[bytes]:
-    async def fetch_bytes(request: PageRequest) -> Page[bytes]:
-        page = await fetch(request)
-        return Page(
-            offset=page.offset,
-            limit=page.limit,
-            items=tuple(bytes(raw) for raw in page.items),
-            duration=page.duration,
-            timestamp=page.timestamp,
-        )
-
-    return fetch_bytes
-
-
-async def _items(stream: PageStream[X]) -> AsyncIterator[X]:
-    # Not inside any task group or cancel scope, so finalising this generator from another task
-    # (after `break`) is safe; `finally` closes the window there.
-    try:
-        async for page in stream:
-            for item in page.items:
-                yield item
-    finally:
-        stream.close()

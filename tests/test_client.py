@@ -17,6 +17,7 @@ from paren_async import (
     BadRequestError,
     ClientClosedError,
     DecodeError,
+    EventHooks,
     Location,
     NotFoundError,
     PaginationError,
@@ -158,6 +159,44 @@ class TestWalk:
         assert caught.value.resume_offset == 100
         assert len(server.log) <= 1 + 8
 
+    async def test_server_ignoring_offset_with_one_record_pages(
+        self, make_server: MakeServer
+    ) -> None:
+        """Pages of one record cannot overlap, and the repeated page is still caught."""
+        server = await make_server(50, ignore_offset=True)
+        async with client_for(server) as client:
+            with pytest.raises(PaginationError):
+                await client.locations(page_size=1).collect()
+        assert len(server.log) <= 2 + 8
+
+    async def test_server_ignoring_offset_with_a_short_first_page(
+        self, make_server: MakeServer
+    ) -> None:
+        """A server repeating its only, short page is stopped after a few requests, not looped."""
+        server = await make_server(50, ignore_offset=True)
+        async with client_for(server) as client:
+            seen: list[str] = []
+            with pytest.raises(PaginationError, match="does not seem to honour offset"):
+                async for loc in client.locations():
+                    seen.append(loc.id)
+        assert seen == ids(50)
+        assert len(server.log) <= 1 + 10 + 2 * 8  # the first page, the stall limit, one buffer
+
+    async def test_a_slow_page_does_not_stall_the_others(self, make_server: MakeServer) -> None:
+        """While one page is slow, completed fetches keep starting new ones, up to a bounded buffer."""
+        server = await make_server(
+            100_000, latency=lambda offset: 0.3 if offset == page_at(1) else 0.0
+        )
+        done: list[int | None] = []
+        hooks = EventHooks(on_response=lambda event: done.append(event.offset))
+        async with client_for(server, concurrency=4, hooks=hooks) as client:
+            await client.locations(max_items=3000).collect()
+        finished_first = done.index(page_at(1))
+        # The whole reorder buffer (2 x 4 pages, the slow one included) filled behind the slow page,
+        # not just the 3 other fetches of the initial window.
+        assert finished_first >= 1 + 7
+        assert server.max_in_flight <= 4
+
     async def test_surplus_records_beyond_limit_are_not_yielded_twice(
         self, make_server: MakeServer
     ) -> None:
@@ -292,7 +331,7 @@ class TestLifecycle:
         server = await make_server(10)
         async with client_for(server) as client:
             await client.locations().collect()
-            session = client._transport._session  # type: ignore[attr-defined]
+            session = client._sender._transport._session  # type: ignore[attr-defined]
             assert session is not None and not session.closed
         assert session.closed
 

@@ -151,7 +151,7 @@ class TestRedirects:
                 str(server.make_url("/old/locations?limit=100&offset=0")),
                 client._credentials,
             )  # type: ignore[attr-defined]
-            response = await client._send_once(request)  # type: ignore[attr-defined]
+            response = await client._sender.send_once(request)  # type: ignore[attr-defined]
         assert response.status == 200
         assert seen == [AUTHORIZATION]
 
