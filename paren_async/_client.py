@@ -293,6 +293,7 @@ class ParenClient:
             lambda response: decode_page(
                 request, response, decoder, offset=page.offset, limit=page.limit, now=time.time()
             ),
+            turn=page.turn,
         )
 
     def _require_credentials(self) -> Credentials:

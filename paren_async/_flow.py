@@ -5,6 +5,8 @@
 - ``TokenBucket``: an optional client-side requests-per-second quota.
 - ``AdaptiveLimit``: requests in flight across the client, halved on congestion (429/503) and
   grown back by one per window of successes (AIMD, as TCP does).
+- ``Turn``: a walk's page waits, body received and slot released, until it is the next page the
+  consumer takes; only then is it decoded.
 
 The arithmetic is pure (``bucket_delay``, ``decreased_limit``); the classes only keep state and
 wait. Waiting here happens before an attempt's timeout starts, so it never counts against it.
@@ -12,6 +14,7 @@ wait. Waiting here happens before an attempt's timeout starts, so it never count
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -21,7 +24,14 @@ import anyio
 
 from ._exceptions import UsageError
 
-__all__ = ["AdaptiveLimit", "Cooldown", "TokenBucket", "bucket_delay", "decreased_limit"]
+__all__ = [
+    "AdaptiveLimit",
+    "Cooldown",
+    "TokenBucket",
+    "Turn",
+    "bucket_delay",
+    "decreased_limit",
+]
 
 
 class Cooldown:
@@ -80,7 +90,7 @@ def decreased_limit(limit: int, in_flight: int) -> int:
 
 
 @dataclass
-class _Slot:
+class Slot:
     epoch: int
 
 
@@ -99,15 +109,15 @@ class AdaptiveLimit:
         self._successes = 0
         self._changed: anyio.Event | None = None
 
-    async def acquire(self) -> _Slot:
+    async def acquire(self) -> Slot:
         while self.in_flight >= self.limit:
             if self._changed is None:
                 self._changed = anyio.Event()
             await self._changed.wait()
         self.in_flight += 1
-        return _Slot(self._epoch)
+        return Slot(self._epoch)
 
-    def release(self, slot: _Slot, *, congested: bool) -> None:
+    def release(self, slot: Slot, *, congested: bool) -> None:
         self.in_flight -= 1
         if congested:
             # React once per congestion event: requests that started before the last decrease
@@ -124,3 +134,20 @@ class AdaptiveLimit:
         if self._changed is not None:
             self._changed.set()
             self._changed = None
+
+
+class Turn:
+    """A page's place in line. Its response is decoded only once the page reaches the head of
+    the window, so that few decoded pages are alive at once and each decodes into cache-hot
+    memory; until then only its body waits. ``received`` frees the page's fetch slot."""
+
+    __slots__ = ("event", "on_received", "received")
+
+    def __init__(self, on_received: Callable[[], None]) -> None:
+        self.event = asyncio.Event()
+        self.received = False
+        self.on_received = on_received
+
+    def arrive(self) -> None:
+        self.received = True
+        self.on_received()

@@ -63,7 +63,11 @@ class Pager(Generic[T]):
     def raw_pages(self) -> PageStream[bytes]:
         """Pages whose items are each record's bytes exactly as sent, never decoded."""
         stream = PageStream(
-            _as_bytes(self._fetch_raw), self._spec, record_id=self._raw_id, observer=self._observe()
+            _as_bytes(self._fetch_raw),
+            self._spec,
+            record_id=self._raw_id,
+            observer=self._observe(),
+            cheap_ids=False,
         )
         self._on_open(stream)
         return stream
@@ -120,5 +124,8 @@ async def _items(stream: PageStream[X]) -> AsyncIterator[X]:
         async for page in stream:
             for item in page.items:
                 yield item
+            # Free the page's records before the next page is decoded, while their memory is
+            # still cache-hot (the caller may keep the last one).
+            del page
     finally:
         stream.close()

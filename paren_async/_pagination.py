@@ -21,8 +21,8 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -30,6 +30,7 @@ import anyio
 
 from ._drift import fresh_start, recover_skipped
 from ._exceptions import PaginationError, ParenError, TimeoutError
+from ._flow import Turn
 from ._observe import WalkObserver
 from .models import Page
 
@@ -49,6 +50,7 @@ class PageRequest:
     limit: int
     #: Leading records expected to repeat the previous page's last one (the drift check).
     overlap: int = 0
+    turn: Turn | None = field(default=None, compare=False, repr=False)
 
 
 def first_page(offset: int, page_size: int, max_items: int | None) -> PageRequest | None:
@@ -119,6 +121,22 @@ class WalkSpec:
         )
 
 
+class _LazyIds(Sequence[object]):
+    """The ids of a page's records, each computed when asked for."""
+
+    __slots__ = ("_items", "_record_id")
+
+    def __init__(self, items: tuple[X, ...], record_id: Callable[[X], object]) -> None:
+        self._items = items
+        self._record_id = record_id
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> object:  # type: ignore[override]
+        return self._record_id(self._items[index])
+
+
 class PageStream(Generic[X]):
     """Pages of one walk in offset order, with at most ``concurrency`` fetches in flight.
 
@@ -139,10 +157,18 @@ class PageStream(Generic[X]):
         *,
         record_id: Callable[[X], object],
         observer: WalkObserver,
+        cheap_ids: bool = True,
     ) -> None:
         self._fetch = fetch
         self._spec = spec
         self._record_id = record_id
+        #: Typed records give their id for an attribute read: keep ids, free the records. Raw
+        #: records must be parsed for it: keep the bytes (one object each) and parse on demand.
+        self._ids: Callable[[tuple[X, ...]], Sequence[object]] = (
+            (lambda items: tuple(map(record_id, items)))
+            if cheap_ids
+            else (lambda items: _LazyIds(items, record_id))
+        )
         self._observer = observer
         self._window: deque[tuple[PageRequest, int, asyncio.Task[Page[X]]]] = deque()
         #: Whether to keep `concurrency` fetches going: after a full page, until a short one.
@@ -151,8 +177,10 @@ class PageStream(Generic[X]):
         #: Records per page the server really gives, once a short page has shown it.
         self._cap: int | None = None
         # The last two pages as received: drift is repaired against them.
-        self._previous: tuple[X, ...] = ()
-        self._earlier: tuple[X, ...] = ()
+        # Their ids, not their records: records kept alive two pages longer are freed from cold
+        # memory, which costs about as much as decoding them did (benchmarks/PROFILE.md).
+        self._previous: Sequence[object] = ()
+        self._earlier: Sequence[object] = ()
         self._previous_full = False
         #: Pages in a row that brought nothing new though they were not the end.
         self._stalled = 0
@@ -224,6 +252,8 @@ class PageStream(Generic[X]):
 
     async def _advance(self) -> Page[X]:
         request, assumed, task = self._window[0]
+        if request.turn is not None:
+            request.turn.event.set()
         page = await self._await_head(task)
         self._window.popleft()
         items = page.items[: request.limit]  # a surplus would be yielded again by the next page
@@ -240,7 +270,7 @@ class PageStream(Generic[X]):
             self._fill()
         fresh = await self._reconcile(request, items)
         if items:
-            self._earlier, self._previous = self._previous, items
+            self._earlier, self._previous = self._previous, self._ids(items)
             self._previous_full = len(items) >= request.limit
             self._position = request.offset + len(items)
         self._check_progress(request, items, fresh)
@@ -273,9 +303,13 @@ class PageStream(Generic[X]):
 
     def _spawn(self, in_flight: int, buffered: int) -> None:
         loop = asyncio.get_running_loop()
-        running = sum(1 for _, _, task in self._window if not task.done())
+        running = sum(
+            1
+            for request, _, task in self._window
+            if not task.done() and not (request.turn is not None and request.turn.received)
+        )
         while self._next is not None and running < in_flight and len(self._window) < buffered:
-            request = self._next
+            request = replace(self._next, turn=Turn(self._on_received))
             assumed = request.limit if self._cap is None else min(request.limit, self._cap)
             task = loop.create_task(self._fetch(request))
             task.add_done_callback(self._on_fetch_done)
@@ -283,6 +317,11 @@ class PageStream(Generic[X]):
             self._window.append((request, assumed, task))
             # Speculate that every page in flight comes back as big as the last ones did.
             self._next = self._spec.after(request, assumed)
+
+    def _on_received(self) -> None:
+        # A body arrived: its fetch slot is free for the next page, before it is decoded.
+        if self._fanning_out:
+            self._fill()
 
     def _on_fetch_done(self, task: asyncio.Task[Page[X]]) -> None:
         if task.cancelled():
@@ -327,14 +366,14 @@ class PageStream(Generic[X]):
         # start with the previous first record after an insert (left to _check_progress), and
         # so may a one-record page whose record is the overlap.
         suspicious = self._previous_full and (request.overlap == 0 or len(self._previous) > 1)
-        if suspicious and first == self._record_id(self._previous[0]):
+        if suspicious and first == self._previous[0]:
             raise PaginationError(
                 f"the server returned the same page for offset {request.offset} as for the "
                 "page before it: it seems to ignore the offset parameter"
             )
         if request.overlap == 0:
             return items
-        last = self._record_id(self._previous[-1])
+        last = self._previous[-1]
         if first == last:
             return items[1:]
         ids = [self._record_id(item) for item in items]
@@ -349,7 +388,7 @@ class PageStream(Generic[X]):
         span = len(self._previous)
         reread = await self._fetch(PageRequest(request.offset - span + 1, span))
         # Inserts since may also have pushed records of the page before into the span.
-        seen = {self._record_id(item) for item in self._previous + self._earlier}
+        seen = {*self._previous, *self._earlier}
         recovery = recover_skipped(
             [self._record_id(item) for item in reread.items], page_first, seen
         )

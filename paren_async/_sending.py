@@ -19,7 +19,7 @@ import anyio
 from ._config import MAX_CONCURRENCY, MAX_REDIRECTS, RetryPolicy
 from ._events import EventHooks, RequestEvent, ResponseEvent, RetryEvent, emit
 from ._exceptions import APIError, ClientClosedError, ParenError, RateLimitError, RedirectError
-from ._flow import AdaptiveLimit, Cooldown, TokenBucket
+from ._flow import AdaptiveLimit, Cooldown, Slot, TokenBucket, Turn
 from ._http import REDIRECT_STATUSES, Request, Response, follow_redirect
 from ._retry import retry_delay
 from ._statistics import ClientStatistics, Counters
@@ -84,7 +84,9 @@ class Sender:
             f"more than {MAX_REDIRECTS} redirects", status=response.status, url=request.url
         )
 
-    async def send(self, request: Request, decode: Callable[[Response], R]) -> R:
+    async def send(
+        self, request: Request, decode: Callable[[Response], R], *, turn: Turn | None = None
+    ) -> R:
         """Send and decode, retrying transient failures as the policy says."""
         with self.telemetry.request_span(request.method, request.url, request.offset) as span:
             started = time.monotonic()
@@ -92,7 +94,7 @@ class Sender:
             while True:
                 attempt += 1
                 try:
-                    result, status = await self._attempt(request, decode, attempt)
+                    result, status = await self._attempt(request, decode, attempt, turn)
                 except ParenError as error:
                     delay = retry_delay(
                         self._retry,
@@ -115,12 +117,12 @@ class Sender:
                     return result
 
     async def _attempt(
-        self, request: Request, decode: Callable[[Response], R], attempt: int
+        self, request: Request, decode: Callable[[Response], R], attempt: int, turn: Turn | None
     ) -> tuple[R, int]:
         await self._cooldown.wait()
         if self._bucket is not None:
             await self._bucket.acquire()
-        slot = await self._limit.acquire()
+        slot: Slot | None = await self._limit.acquire()
         congested = False
         emit(
             self._hooks.on_request,
@@ -129,16 +131,11 @@ class Sender:
         sent = time.monotonic()
         status: int | None = None
         error: ParenError | None = None
-        try:
-            response = await self.send_once(request)
-            status = response.status
-            return decode(response), status
-        except ParenError as exc:
-            error = exc
-            congested = _status(exc) in CONGESTION_STATUSES
-            raise
-        finally:
-            self._limit.release(slot, congested=congested)
+        emitted = False
+
+        def responded() -> None:
+            nonlocal emitted
+            emitted = True
             emit(
                 self._hooks.on_response,
                 lambda: ResponseEvent(
@@ -151,6 +148,28 @@ class Sender:
                     error,
                 ),
             )
+
+        try:
+            response = await self.send_once(request)
+            status = response.status
+            if turn is not None and 200 <= status < 300 and not turn.event.is_set():
+                # The network part is done: free the slot, then decode at the page's turn.
+                assert slot is not None
+                self._limit.release(slot, congested=False)
+                slot = None
+                responded()
+                turn.arrive()
+                await turn.event.wait()
+            return decode(response), status
+        except ParenError as exc:
+            error = exc
+            congested = _status(exc) in CONGESTION_STATUSES
+            raise
+        finally:
+            if slot is not None:
+                self._limit.release(slot, congested=congested)
+            if not emitted:
+                responded()
 
     def _retrying(self, request: Request, attempt: int, delay: float, error: ParenError) -> None:
         logger.info(
