@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## harvest the embedded emulator's 12,000 locations to locations.ndjson
@@ -27,11 +27,7 @@ typecheck: $(STAMP)
 
 check: test lint typecheck
 
-$(VENV)/.bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
-	touch $(VENV)/.bench
-
-bench: $(VENV)/.bench  ## reproduce benchmarks/RESULTS.md
+bench: $(STAMP)  ## reproduce benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 serve: $(STAMP)
