@@ -11,7 +11,7 @@ import ipaddress
 import math
 import os
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 from urllib.parse import urlsplit
 
 from ._exceptions import UsageError
@@ -220,6 +220,3 @@ def check_non_negative(name: str, value: int | None) -> int | None:
     if value < 0:
         raise UsageError(f"{name} must be >= 0, got {value}")
     return value
-
-
-ApiFamily = Literal["metadata", "realtime"]

@@ -36,7 +36,6 @@ from .models import Page
 
 __all__ = ["FetchPage", "PageRequest", "PageStream", "WalkSpec", "first_page", "next_page"]
 
-T = TypeVar("T")
 X = TypeVar("X")
 
 #: Pages in a row holding only records already yielded before the walk gives up. Heavy drift
