@@ -5,9 +5,18 @@ async with ParenClient(api_key=..., api_secret=...) as client:
         ...
 """
 
-from ._client import ParenClient
+from ._client import Health, ParenClient
 from ._config import Credentials, RetryPolicy, Timeout
-from ._events import EventHooks, PageEvent, RequestEvent, ResponseEvent, RetryEvent
+from ._events import (
+    BadRecordEvent,
+    DriftEvent,
+    EventHooks,
+    PageEvent,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+    WalkEvent,
+)
 from ._exceptions import (
     APIError,
     AuthenticationError,
@@ -18,18 +27,22 @@ from ._exceptions import (
     PaginationError,
     ParenError,
     RateLimitError,
+    RecordError,
     RedirectError,
+    ResumePoint,
     ServerError,
     TimeoutError,
     TransportError,
     UsageError,
 )
+from ._http import Request, Response
 from ._pager import Pager
 from ._pagination import PageStream
-from ._statistics import ClientStatistics
-from ._transport import AiohttpTransport, Transport
+from ._statistics import ClientStatistics, WalkStatistics
+from ._transport import AiohttpTransport, MockTransport, Transport
 from .models import (
     Address,
+    BadRecord,
     ChargingPool,
     Connector,
     ConnectorFormat,
@@ -59,6 +72,8 @@ __all__ = [
     "Address",
     "AiohttpTransport",
     "AuthenticationError",
+    "BadRecord",
+    "BadRecordEvent",
     "BadRequestError",
     "ChargingPool",
     "ClientClosedError",
@@ -70,11 +85,14 @@ __all__ = [
     "Credentials",
     "CurrentPricing",
     "DecodeError",
+    "DriftEvent",
     "EventHooks",
     "Evse",
     "EvseStatus",
     "FundingProgram",
+    "Health",
     "Location",
+    "MockTransport",
     "NotFoundError",
     "Operator",
     "Page",
@@ -92,9 +110,13 @@ __all__ = [
     "RateLimitError",
     "RealtimeChargingPool",
     "RealtimeLocation",
+    "RecordError",
     "RedirectError",
+    "Request",
     "RequestEvent",
+    "Response",
     "ResponseEvent",
+    "ResumePoint",
     "RetryEvent",
     "RetryPolicy",
     "ServerError",
@@ -104,5 +126,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "UsageError",
+    "WalkEvent",
+    "WalkStatistics",
     "__version__",
 ]

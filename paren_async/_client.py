@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import functools
 import ssl
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, overload
 
 import aiohttp
 import msgspec
@@ -29,43 +31,58 @@ from ._config import (
     check_page_size,
     resolve_base_url,
 )
-from ._events import EventHooks
-from ._exceptions import ClientClosedError, ServerError, TransportError, UsageError
-from ._http import Envelope, build_query, build_request, decipher_error, decode_page
-from ._logging import configure_logging_from_env
-from ._observe import WalkObserver
+from ._decoding import RAW, Codec, codec_for, decode_page, raw_id
+from ._events import EventHooks, Events
+from ._exceptions import (
+    ClientClosedError,
+    ParenError,
+    ResumePoint,
+    ServerError,
+    TransportError,
+    UsageError,
+)
+from ._http import Request, Response, build_query, build_request, decipher_error
+from ._limiter import Limiter
+from ._logging import configure_logging_from_env, log_event
 from ._pager import Pager
-from ._pagination import PageRequest, PageStream, WalkSpec
+from ._pagination import BadRecords, PageRequest, PageStream, WalkSpec
 from ._sending import Sender
-from ._statistics import ClientStatistics
+from ._statistics import ClientStatistics, Counters
 from ._telemetry import Telemetry
 from ._transport import AiohttpTransport, Transport
 from .models import Location, Page, RealtimeLocation
 
-__all__ = ["ParenClient"]
+__all__ = ["Health", "ParenClient"]
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 METADATA_LOCATIONS: Final = "/metadata/v1/locations"
 REALTIME_LOCATIONS: Final = "/realtime/v1/locations"
 HEALTHCHECK: Final = "/healthcheck"
 
-
-class _IdOnly(msgspec.Struct, gc=False):
-    id: object = None
-
-
-# Built once: building a decoder compiles its type, which costs far more than one page.
-_LOCATIONS: Final = msgspec.json.Decoder(Envelope[Location], strict=False)
-_REALTIME: Final = msgspec.json.Decoder(Envelope[RealtimeLocation], strict=False)
-_RAW: Final = msgspec.json.Decoder(Envelope[msgspec.Raw])
-_ID_ONLY: Final = msgspec.json.Decoder(_IdOnly)
+Filter = str | int | float | bool | None
 
 
 class _State(enum.Enum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The answer of ``ParenClient.health()``: ``bool(health)`` is ``ok``.
+
+    ``status`` is the HTTP status (None when no response came), ``error`` the typed error that
+    says why it is not ok (None when ok), ``latency`` the seconds the probe took.
+    """
+
+    ok: bool
+    status: int | None
+    error: ParenError | None
+    latency: float
+
+    def __bool__(self) -> bool:
+        return self.ok
 
 
 class ParenClient:
@@ -74,11 +91,15 @@ class ParenClient:
     Credentials come from the arguments or ``PAREN_API_KEY`` / ``PAREN_API_SECRET``; without them
     only ``healthcheck()`` works. ``session=`` borrows a caller's ``aiohttp.ClientSession``, which
     the client then never closes; otherwise it creates one on first use and closes it in
-    ``aclose()``. A closed client refuses reuse.
+    ``aclose()``. ``transport=`` replaces HTTP altogether (``MockTransport`` in tests). A closed
+    client refuses reuse, and so does a client used from a second event loop (``UsageError``):
+    create one client per event loop, inside it.
 
     All walks of one client share its flow control: a 429 pauses every request until the moment
     the server named; ``rate_limit=`` caps requests per second; and the number of requests in
     flight halves on 429/503 and grows back slowly after successes (``statistics().window``).
+    The endpoint paths default to Paren's (``/metadata/v1/locations``, ``/realtime/v1/locations``,
+    ``/healthcheck``) and can be overridden; ``paginate()`` walks any other path.
     """
 
     def __init__(
@@ -99,7 +120,14 @@ class ParenClient:
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         tracer_provider: object = None,
+        metadata_path: str = METADATA_LOCATIONS,
+        realtime_path: str = REALTIME_LOCATIONS,
+        healthcheck_path: str = HEALTHCHECK,
     ) -> None:
+        try:
+            self._credentials = Credentials.resolve(api_key, api_secret)
+        finally:
+            del api_secret  # a traceback formatted with locals must not show it
         if session is not None and transport is not None:
             raise UsageError("pass session= or transport=, not both")
         if retry is not None and not isinstance(retry, RetryPolicy):
@@ -107,11 +135,24 @@ class ParenClient:
         if hooks is not None and not isinstance(hooks, EventHooks):
             raise UsageError(f"hooks must be an EventHooks, got {type(hooks).__name__}")
         configure_logging_from_env()
-        self._credentials = Credentials.resolve(api_key, api_secret)
         self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self._paths = {
+            name: _check_path(name, value)
+            for name, value in (
+                ("metadata_path", metadata_path),
+                ("realtime_path", realtime_path),
+                ("healthcheck_path", healthcheck_path),
+            )
+        }
         self._concurrency = check_concurrency(concurrency)
         self._timeout = Timeout.coerce(timeout)
-        self._hooks = hooks or EventHooks()
+        self._retry = retry
+        self._counters = Counters()
+        subscribers: list[Callable[[Any], object]] = [self._counters, log_event]
+        subscribers.append(Telemetry(tracer_provider))
+        if hooks is not None:
+            subscribers.append(hooks)
+        self._events = Events(*subscribers)
         self._sender = Sender(
             transport
             or AiohttpTransport(
@@ -122,16 +163,20 @@ class ParenClient:
                 trace_configs=trace_configs,
             ),
             retry=retry,
-            rate_limit=rate_limit,
-            hooks=self._hooks,
-            telemetry=Telemetry(tracer_provider),
+            limiter=Limiter(ceiling=MAX_CONCURRENCY, rate_limit=rate_limit),
+            events=self._events,
         )
         self._state = _State.OPEN
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._walks: weakref.WeakSet[PageStream[Any]] = weakref.WeakSet()
 
     def __repr__(self) -> str:
-        key = self._credentials.api_key if self._credentials else None
-        return f"<ParenClient base_url={self._base_url!r} api_key={key!r} {self._state.value}>"
+        credentials = getattr(self, "_credentials", None)  # safe on a half-built client too
+        key = credentials.api_key if credentials else None
+        state = getattr(self, "_state", _State.CLOSED).value
+        return (
+            f"<ParenClient base_url={getattr(self, '_base_url', None)!r} api_key={key!r} {state}>"
+        )
 
     @property
     def base_url(self) -> str:
@@ -157,36 +202,71 @@ class ParenClient:
             return
         self._state = _State.CLOSED
         for walk in list(self._walks):
-            walk.close()
+            walk.close(ClientClosedError("the client was closed during the walk"))
+        self._walks.clear()
         await self._sender.aclose()
 
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
             raise ClientClosedError("this ParenClient is closed; create a new one")
 
+    def _check_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise UsageError(
+                "this ParenClient was first used in another event loop (an earlier "
+                "asyncio.run() call, another thread or another worker's loop), and its "
+                "connections cannot move between loops. Create the client inside the loop that "
+                "uses it: in your app's lifespan or startup hook, or with "
+                "`async with ParenClient(...)` inside each asyncio.run()"
+            )
+
     def statistics(self) -> ClientStatistics:
-        """A snapshot of what this client has done so far."""
-        return self._sender.statistics()
+        """A snapshot of what this client has done so far, summed over all its walks."""
+        limiter = self._sender.limiter
+        return self._counters.snapshot(
+            cooldown_seconds=limiter.cooldown.total, window=limiter.window.limit
+        )
 
     # -- endpoints --
+
+    async def health(self) -> Health:
+        """Probe the healthcheck once, without credentials, and say why it failed if it did.
+
+        Never raises for the API's state: a 5xx, a refused connection or a timeout come back as
+        ``Health(ok=False, error=...)``; so do errors that mean the client is misconfigured
+        (404: check ``base_url``; 401).
+        """
+        self._check_open()
+        self._check_loop()
+        request = build_request(
+            self._base_url, self._paths["healthcheck_path"], timeout=self._timeout
+        )
+        started = time.monotonic()
+        try:
+            response = await self._sender.send(request, retry=False)
+        except ParenError as failure:
+            status = getattr(failure, "status", None)
+            return Health(False, status, failure, time.monotonic() - started)
+        latency = time.monotonic() - started
+        if 200 <= response.status < 300:
+            return Health(True, response.status, None, latency)
+        error = decipher_error(request, response, now=time.time())
+        return Health(False, response.status, error, latency)
 
     async def healthcheck(self) -> bool:
         """True when the API answers its healthcheck, False when it is down or unreachable.
 
         Needs no credentials and makes one attempt: a liveness probe must be quick and honest.
-        Errors that mean the client is misconfigured (404, 401...) are raised, not hidden.
+        Errors that mean the client is misconfigured (404, 401...) are raised, not hidden;
+        ``health()`` gives the reason in every case.
         """
-        self._check_open()
-        request = build_request(self._base_url, HEALTHCHECK, timeout=self._timeout)
-        try:
-            response = await self._sender.send_once(request)
-        except TransportError:
-            return False
-        if 200 <= response.status < 300:
-            return True
-        error = decipher_error(request, response, now=time.time())
-        if isinstance(error, ServerError):
-            return False
+        health = await self.health()
+        error = health.error
+        if error is None or isinstance(error, (ServerError, TransportError)):
+            return health.ok
         raise error
 
     def locations(
@@ -198,15 +278,25 @@ class ParenClient:
         concurrency: int | None = None,
         drift_check: bool = True,
         deadline: float | None = None,
-        **filters: str | int | float | bool | None,
+        resume: ResumePoint | None = None,
+        bad_records: BadRecords = "skip",
+        **filters: Filter,
     ) -> Pager[Location]:
         """Walk the Metadata API's locations; extra keyword arguments are query filters.
 
-        ``drift_check`` overlaps pages by one record to repair records inserted or removed during
-        the walk; ``deadline`` bounds the whole walk in seconds (``TimeoutError`` past it).
+        ``page_size`` records per request (1..100, default 100); ``offset`` where to start;
+        ``max_items`` how many records to yield at most; ``concurrency`` requests in flight
+        (default: the client's). ``drift_check`` overlaps pages by one record to repair records
+        inserted or removed during the walk; ``deadline`` bounds the whole walk in seconds
+        (``TimeoutError`` past it); ``resume`` continues an earlier walk from its ``ResumePoint``
+        (``error.resume`` or ``pager.resume``). A record the model cannot take is left out and
+        reported (``bad_records="skip"``: ``Page.rejected``, ``statistics().bad_records``, a
+        WARNING log line and the ``on_bad_record`` hook), or raises ``RecordError`` (``"raise"``).
         """
-        spec = self._walk_spec(page_size, offset, max_items, concurrency, drift_check, deadline)
-        return self._pager(METADATA_LOCATIONS, _LOCATIONS, spec, filters)
+        return self._walk(
+            self._paths["metadata_path"], codec_for(Location), filters,
+            page_size, offset, max_items, concurrency, drift_check, deadline, resume, bad_records,
+        )  # fmt: skip
 
     def realtime_locations(
         self,
@@ -217,83 +307,151 @@ class ParenClient:
         concurrency: int | None = None,
         drift_check: bool = True,
         deadline: float | None = None,
-        **filters: str | int | float | bool | None,
+        resume: ResumePoint | None = None,
+        bad_records: BadRecords = "skip",
+        **filters: Filter,
     ) -> Pager[RealtimeLocation]:
         """Walk the Realtime API's locations; the options are those of ``locations()``."""
-        spec = self._walk_spec(page_size, offset, max_items, concurrency, drift_check, deadline)
-        return self._pager(REALTIME_LOCATIONS, _REALTIME, spec, filters)
+        return self._walk(
+            self._paths["realtime_path"], codec_for(RealtimeLocation), filters,
+            page_size, offset, max_items, concurrency, drift_check, deadline, resume, bad_records,
+        )  # fmt: skip
+
+    @overload
+    def paginate(
+        self,
+        path: str,
+        *,
+        model: type[T],
+        page_size: int = ...,
+        offset: int = ...,
+        max_items: int | None = ...,
+        concurrency: int | None = ...,
+        drift_check: bool = ...,
+        deadline: float | None = ...,
+        resume: ResumePoint | None = ...,
+        bad_records: BadRecords = ...,
+        **filters: Filter,
+    ) -> Pager[T]: ...
+    @overload
+    def paginate(
+        self,
+        path: str,
+        *,
+        model: None = ...,
+        page_size: int = ...,
+        offset: int = ...,
+        max_items: int | None = ...,
+        concurrency: int | None = ...,
+        drift_check: bool = ...,
+        deadline: float | None = ...,
+        resume: ResumePoint | None = ...,
+        bad_records: BadRecords = ...,
+        **filters: Filter,
+    ) -> Pager[msgspec.Raw]: ...
+    def paginate(
+        self,
+        path: str,
+        *,
+        model: type[Any] | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        offset: int = 0,
+        max_items: int | None = None,
+        concurrency: int | None = None,
+        drift_check: bool = True,
+        deadline: float | None = None,
+        resume: ResumePoint | None = None,
+        bad_records: BadRecords = "skip",
+        **filters: Filter,
+    ) -> Pager[Any]:
+        """Walk any limit/offset endpoint of the API with the same guarantees as ``locations()``.
+
+        ``path`` is appended to ``base_url`` (``"/metadata/v1/locations"``); ``model`` is a
+        msgspec Struct type with an ``id`` field, or None for records as ``msgspec.Raw`` (the
+        raw forms ``.raw()`` and ``.raw_pages()`` give bytes either way).
+        """
+        codec: Codec[Any] = RAW if model is None else codec_for(model)  # type: ignore[arg-type]
+        return self._walk(
+            _check_path("path", path), codec, filters,
+            page_size, offset, max_items, concurrency, drift_check, deadline, resume, bad_records,
+        )  # fmt: skip
 
     # -- machinery --
 
-    def _walk_spec(
+    def _walk(
         self,
+        path: str,
+        codec: Codec[T],
+        filters: dict[str, Filter],
         page_size: int,
         offset: int,
         max_items: int | None,
         concurrency: int | None,
         drift_check: bool,
         deadline: float | None,
-    ) -> WalkSpec:
+        resume: ResumePoint | None,
+        bad_records: BadRecords,
+    ) -> Pager[T]:
         self._check_open()
         if deadline is not None:
             Timeout(attempt=deadline)  # the same check as any other duration
         if concurrency is not None:
             check_concurrency(concurrency)
-        return WalkSpec(
+        if resume is not None and not isinstance(resume, ResumePoint):
+            raise UsageError(f"resume must be a ResumePoint, got {type(resume).__name__}")
+        if bad_records not in ("skip", "raise"):
+            raise UsageError(f"bad_records must be 'skip' or 'raise', got {bad_records!r}")
+        spec = WalkSpec(
             offset=check_non_negative("offset", offset) or 0,
             page_size=check_page_size(page_size),
             max_items=check_non_negative("max_items", max_items),
             concurrency=self._concurrency if concurrency is None else concurrency,
             drift_check=bool(drift_check),
             deadline=deadline,
+            resume=resume,
+            bad_records=bad_records,
+            attempts=1 if self._retry is None else self._retry.max_attempts,
         )
-
-    def _pager(
-        self,
-        path: str,
-        decoder: msgspec.json.Decoder[Envelope[T]],
-        spec: WalkSpec,
-        filters: dict[str, str | int | float | bool | None],
-    ) -> Pager[T]:
         build_query(filters, limit=spec.page_size, offset=spec.offset)  # refuse bad filters now
         credentials = self._require_credentials()
-        fetch = functools.partial(self._fetch_page, path, filters, credentials)
-        observe = functools.partial(
-            WalkObserver,
-            path,
-            counters=self._sender.counters,
-            hooks=self._hooks,
-            telemetry=self._sender.telemetry,
-            attributes={"paren.page_size": spec.page_size, "paren.concurrency": spec.concurrency},
-        )
-        return Pager(
-            fetch=functools.partial(fetch, decoder),
-            fetch_raw=functools.partial(fetch, _RAW),
-            record_id=_record_id,
-            raw_record_id=_raw_record_id,
-            spec=spec,
-            observe=observe,
-            on_open=self._walks.add,
-        )
 
-    async def _fetch_page(
-        self,
-        path: str,
-        filters: dict[str, str | int | float | bool | None],
-        credentials: Credentials,
-        decoder: msgspec.json.Decoder[Envelope[R]],
-        page: PageRequest,
-    ) -> Page[R]:
-        query = build_query(filters, limit=page.limit, offset=page.offset)
-        request = build_request(
-            self._base_url, path, query, credentials, timeout=self._timeout, offset=page.offset
-        )
-        return await self._sender.send(
-            request,
-            lambda response: decode_page(
-                request, response, decoder, offset=page.offset, limit=page.limit, now=time.time()
-            ),
-            turn=page.turn,
+        def request_for(page: PageRequest) -> Request:
+            query = build_query(filters, limit=page.limit, offset=page.offset)
+            return build_request(
+                self._base_url, path, query, credentials, timeout=self._timeout, offset=page.offset
+            )
+
+        async def fetch(page: PageRequest) -> Response:
+            self._check_loop()
+            return await self._sender.send(request_for(page))
+
+        def decode(codec: Codec[Any], response: Response, page: PageRequest) -> Page[Any]:
+            return decode_page(
+                request_for(page), response, codec,
+                offset=page.offset, limit=page.limit, now=time.time(),
+            )  # fmt: skip
+
+        def open_stream(decode: Any, spec: WalkSpec, typed: bool) -> PageStream[Any]:
+            self._check_open()
+            stream: PageStream[Any] = PageStream(
+                fetch,
+                decode,
+                spec,
+                record_id=_record_id if typed and codec is not RAW else raw_id,
+                cheap_ids=typed and codec is not RAW,
+                url=lambda page: request_for(page).url,
+                path=path,
+                events=self._events,
+                retry_delay=lambda error, attempt: self._sender.delay(error, attempt, 0.0),
+            )
+            self._walks.add(stream)
+            return stream
+
+        return Pager(
+            spec,
+            functools.partial(decode, codec),
+            functools.partial(_decode_raw, functools.partial(decode, RAW)),
+            open_stream,
         )
 
     def _require_credentials(self) -> Credentials:
@@ -305,12 +463,26 @@ class ParenClient:
         return self._credentials
 
 
-def _record_id(record: Location | RealtimeLocation) -> object:
+def _record_id(record: Any) -> object:
     return record.id
 
 
-def _raw_record_id(record: msgspec.Raw) -> object:
-    try:
-        return _ID_ONLY.decode(record).id
-    except msgspec.DecodeError:
-        return None
+def _decode_raw(
+    decode: Callable[[Response, PageRequest], Page[msgspec.Raw]],
+    response: Response,
+    page: PageRequest,
+) -> Page[bytes]:
+    raw = decode(response, page)
+    return Page(
+        offset=raw.offset,
+        limit=raw.limit,
+        items=tuple(map(bytes, raw.items)),
+        duration=raw.duration,
+        timestamp=raw.timestamp,
+    )
+
+
+def _check_path(name: str, path: str) -> str:
+    if not isinstance(path, str) or not path.startswith("/") or "?" in path or "#" in path:
+        raise UsageError(f"{name} must be a path starting with '/', without query, got {path!r}")
+    return path.rstrip("/") or "/"

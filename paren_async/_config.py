@@ -105,25 +105,49 @@ class RetryPolicy:
         _check_positive("RetryPolicy.budget", self.budget)
 
 
+class _Masked(str):
+    """A secret string whose repr is masked: tracebacks formatted with locals show '***'."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def _problem(api_key: object, api_secret: object) -> str | None:
+    for name, value in (("api_key", api_key), ("api_secret", api_secret)):
+        if not isinstance(value, str) or not value:
+            return f"{name} must be a non-empty string"
+    if ":" in str(api_key):
+        return "api_key must not contain ':' (HTTP Basic separates key and secret)"
+    return None
+
+
 class Credentials:
     """An API key and secret. The secret and the header built from it are never shown."""
 
     __slots__ = ("_authorization", "api_key")
 
     def __init__(self, api_key: str, api_secret: str) -> None:
-        for name, value in (("api_key", api_key), ("api_secret", api_secret)):
-            if not isinstance(value, str) or not value:
-                raise UsageError(f"{name} must be a non-empty string")
-        if ":" in api_key:
-            raise UsageError("api_key must not contain ':' (HTTP Basic separates key and secret)")
+        problem = _problem(api_key, api_secret)
+        if problem is not None:
+            del api_secret  # a traceback formatted with locals must not show it
+            raise UsageError(problem)
         self.api_key = api_key
-        token = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode("ascii")
-        self._authorization = f"Basic {token}"
+        self._authorization = _Masked(
+            "Basic " + base64.b64encode(f"{api_key}:{api_secret}".encode()).decode("ascii")
+        )
+        del api_secret
 
     @property
     def authorization(self) -> str:
         """The ``Authorization`` header value. Handle with care: it contains the secret."""
         return self._authorization
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": ...}`` with a masked repr, for a transport to send."""
+        return {"Authorization": self._authorization}
 
     def __repr__(self) -> str:
         return f"Credentials(api_key={self.api_key!r}, api_secret='***')"
@@ -144,10 +168,13 @@ class Credentials:
         """Arguments first, then ``PAREN_API_KEY`` / ``PAREN_API_SECRET``; None when unset."""
         key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
         secret = api_secret if api_secret is not None else os.environ.get(ENV_API_SECRET)
+        del api_secret
+        secret = None if secret is None else _Masked(secret)
         if not key and not secret:
             return None
         if not key or not secret:
             missing = "api_key" if not key else "api_secret"
+            del secret
             raise UsageError(
                 f"{missing} is missing: pass both api_key and api_secret "
                 f"(or set {ENV_API_KEY} and {ENV_API_SECRET})"

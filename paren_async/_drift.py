@@ -1,54 +1,110 @@
-"""Offset drift: pure rules for stitching pages of a collection that changes during a walk.
+"""Offset drift: where each page's new records start, as an I/O-free object fed with ids.
 
-Every page after the first asks for one record of overlap with the page before it. If nothing
-moved, the page's first record is the previous page's last one. If records were inserted before
-the cursor, the previous last record appears further into the page: the records before it were
-already yielded and are dropped. If records were removed before the cursor, the previous last
-record is missing from the page: the walk re-reads the previous page's span, and every record
-there that neither of the last two pages held was skipped and is recovered (two pages, because
-inserts since may have pushed records of the page before into the span).
+Every page after the first asks for one record of overlap with what was already yielded. If
+nothing moved, the page starts with the anchor (the last record yielded). If records were inserted
+before the cursor, the anchor appears further into the page and the repeats before it are
+dropped. If records were removed before the cursor, nothing of the page was seen before and the
+records between the anchor and the page may have been skipped: the walk re-reads the span just
+before the page, and ``recover`` says which records there were never yielded and whether the gap
+up to the page is closed. When the collection moves again between the page and a re-read, the
+gap stays open and the next re-read starts at the last record now known, up to
+``MAX_REREADS`` times; a gap still open then is reported (``complete=False``), never hidden.
 
-Only the last two pages are kept, so memory stays bounded whatever the walk's size.
-The recovery reaches back ``page_size - 1`` records: more removals than that between the fetches
-of two neighbouring pages (which happen milliseconds apart) are reported, not recovered.
+Only the ids of the last few pages are kept, so memory stays bounded whatever the walk's size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
-__all__ = ["Recovery", "fresh_start", "recover_skipped"]
+__all__ = ["MAX_REREADS", "Recovery", "Stitcher"]
 
-
-def fresh_start(page_ids: Sequence[object], previous_last: object) -> int | None:
-    """Index of the page's first record not yet yielded; None when records were skipped.
-
-    ``fresh_start(ids, last) - 1`` records at the head of the page repeat what was yielded: one is
-    the planned overlap, the rest are duplicates caused by insertions before the cursor.
-    """
-    try:
-        return page_ids.index(previous_last) + 1
-    except ValueError:
-        return None
+#: Re-reads spent closing one gap before it is reported as unrecovered.
+MAX_REREADS: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Recovery:
+    """What a re-read showed: records never yielded, and whether the gap is closed."""
+
     #: Indexes, in the re-read, of the records the walk skipped, in server order.
     skipped: tuple[int, ...]
-    #: True when the re-read reached back into records already yielded, so nothing else is missing.
-    complete: bool
+    #: The re-read reached the page (or the end): nothing else can be missing in between.
+    closed: bool
+    #: The re-read found a record already yielded, so it knows where the gap starts.
+    anchored: bool
+    #: Where the next re-read starts when the gap is not closed.
+    next_offset: int = 0
 
 
-def recover_skipped(
-    reread_ids: Sequence[object], page_first: object, previous_ids: Collection[object]
-) -> Recovery:
-    """Which records of a re-read window (the records just before a page) were never yielded.
+class Stitcher:
+    """Feeds on the ids of each page in order; tells where that page's new records start.
 
-    They are those before the page's first record that the previous page did not hold.
+    ``last_ids`` are the ids of the last records yielded by an earlier walk being resumed.
     """
-    stop = reread_ids.index(page_first) if page_first in reread_ids else len(reread_ids)
-    skipped = tuple(i for i in range(stop) if reread_ids[i] not in previous_ids)
-    complete = stop > 0 and reread_ids[0] in previous_ids
-    return Recovery(skipped, complete)
+
+    def __init__(self, last_ids: Sequence[object] = ()) -> None:
+        self._recent: deque[Sequence[object]] = deque(maxlen=4)
+        self._seen: set[object] | None = None
+        #: The last record seen in server order: the next page should start with it.
+        self.anchor: object = None
+        if last_ids:
+            self.accept(tuple(last_ids))
+
+    def seen(self) -> set[object]:
+        if self._seen is None:
+            self._seen = {record_id for ids in self._recent for record_id in ids}
+        return self._seen
+
+    def accept(self, ids: Sequence[object]) -> None:
+        """The page (or re-read) with these ids was consumed: all of it is now behind the cursor."""
+        if ids:
+            self._recent.append(ids)
+            self._seen = None
+            self.anchor = ids[-1]
+
+    def place(self, ids: Sequence[object], *, checked: bool) -> int | None:
+        """Index of the page's first record not yet yielded; None when records may be skipped.
+
+        ``checked``: the page was asked with an overlap, so it must start inside what was seen.
+        """
+        if self.anchor is None:
+            return 0
+        if ids and ids[0] == self.anchor:
+            return 1  # the common case, one comparison
+        if not checked:
+            return 0
+        seen = self.seen()
+        for index in range(len(ids) - 1, -1, -1):
+            if ids[index] in seen:
+                return index + 1
+        return None
+
+    @staticmethod
+    def reread(page_offset: int, span: int) -> tuple[int, int]:
+        """``(offset, limit)`` of the re-read before a page: ``span`` records back, and the page's
+        first position, so that the re-read overlaps both what was yielded and the page."""
+        start = max(0, page_offset - span)
+        return start, page_offset - start + 1
+
+    def recover(
+        self, read_offset: int, read_ids: Sequence[object], page_first: object | None
+    ) -> Recovery:
+        """Which records of a re-read were never yielded, up to the page's first record.
+
+        ``page_first`` is None when the page came back empty (the gap then runs to the end).
+        """
+        seen = self.seen()
+        last_seen = next((i for i in range(len(read_ids) - 1, -1, -1) if read_ids[i] in seen), -1)
+        stop = len(read_ids)
+        if page_first is not None:
+            stop = next(
+                (i for i in range(last_seen + 1, len(read_ids)) if read_ids[i] == page_first), stop
+            )
+        skipped = tuple(i for i in range(last_seen + 1, stop) if read_ids[i] not in seen)
+        closed = page_first is None or stop < len(read_ids) or last_seen < 0
+        last_known = skipped[-1] if skipped else last_seen
+        return Recovery(skipped, closed, last_seen >= 0, read_offset + max(last_known, 0))

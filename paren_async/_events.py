@@ -1,24 +1,46 @@
-"""Events a client emits, and the user's hooks that receive them.
+"""One stream of events per client, and its subscribers.
 
-Hooks are plain synchronous callables, called inline once per event; keep them quick. An
-exception in a hook is logged and swallowed: a metrics bug must not break a harvest. URLs in
-events never contain credentials (they never do anywhere in paren-async).
+Everything a client does that someone may want to observe is an event: a request about to leave,
+its response, a retry, a page yielded, drift repaired, a record rejected, a walk finished. The
+client's ``Events`` passes each to its subscribers in order: statistics, logging, OpenTelemetry
+and the user's ``EventHooks``. Subscribers are plain synchronous callables called inline; an
+exception in one is logged and swallowed (a metrics bug must not break a harvest). URLs in events
+never contain credentials (they never do anywhere in paren-async).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final
 
 from ._exceptions import ParenError
+from .models import BadRecord
 
-__all__ = ["EventHooks", "PageEvent", "RequestEvent", "ResponseEvent", "RetryEvent"]
+if TYPE_CHECKING:
+    from ._statistics import WalkStatistics
+
+__all__ = [
+    "BadRecordEvent",
+    "DriftEvent",
+    "Event",
+    "EventHooks",
+    "Events",
+    "PageEvent",
+    "RequestEvent",
+    "ResponseEvent",
+    "RetryEvent",
+    "WalkEvent",
+]
 
 logger: Final = logging.getLogger("paren_async")
 
-E = TypeVar("E")
+#: The walk a task works for: set in the context its fetch tasks are created in.
+CURRENT_WALK: Final[contextvars.ContextVar[int | None]] = contextvars.ContextVar(
+    "paren_async_walk", default=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +52,10 @@ class RequestEvent:
     attempt: int
     #: The page offset, for requests of a walk.
     offset: int | None
+    #: Pairs this event with its ``ResponseEvent`` (a sequence number per client).
+    exchange: int = 0
+    #: The walk the request belongs to (``WalkEvent.walk``), or None.
+    walk: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +70,10 @@ class ResponseEvent:
     #: Seconds from sending to the whole body received (or the failure).
     elapsed: float
     error: ParenError | None
+    exchange: int = 0
+    walk: int | None = None
+    #: Seconds until the request is repeated, or None when it is not (success, or given up).
+    retry_delay: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +97,47 @@ class PageEvent:
     records: int
     #: Seconds since the walk started.
     elapsed: float
+    walk: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DriftEvent:
+    """The collection changed under a walk near ``offset`` (records inserted or removed).
+
+    ``duplicates`` repeats were dropped and ``recovered`` skipped records were re-read;
+    ``complete`` is False when the shift was too large to be sure nothing was skipped.
+    """
+
+    path: str
+    offset: int
+    duplicates: int
+    recovered: int
+    complete: bool
+    walk: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecordEvent:
+    """A record the typed model could not take was left out of a walk (``bad_records="skip"``)."""
+
+    path: str
+    record: BadRecord
+    walk: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WalkEvent:
+    """A walk started (``statistics`` None) or finished (with its statistics, and any error)."""
+
+    path: str
+    walk: int
+    statistics: WalkStatistics | None = None
+    error: BaseException | None = None
+
+
+Event = (
+    RequestEvent | ResponseEvent | RetryEvent | PageEvent | DriftEvent | BadRecordEvent | WalkEvent
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +148,36 @@ class EventHooks:
     on_response: Callable[[ResponseEvent], object] | None = None
     on_retry: Callable[[RetryEvent], object] | None = None
     on_page: Callable[[PageEvent], object] | None = None
+    on_drift: Callable[[DriftEvent], object] | None = None
+    on_bad_record: Callable[[BadRecordEvent], object] | None = None
+    on_walk: Callable[[WalkEvent], object] | None = None
+
+    def __call__(self, event: Event) -> None:
+        hook: Callable[[Event], object] | None = getattr(self, _HOOK_NAMES[type(event)])
+        if hook is not None:
+            hook(event)
 
 
-def emit(hook: Callable[[E], object] | None, make_event: Callable[[], E]) -> None:
-    """Call ``hook`` with the event, built only when there is a hook to receive it."""
-    if hook is None:
-        return
-    try:
-        hook(make_event())
-    except Exception:
-        logger.exception("a paren_async event hook raised; the client carries on")
+_HOOK_NAMES: Final[dict[type, str]] = {
+    RequestEvent: "on_request",
+    ResponseEvent: "on_response",
+    RetryEvent: "on_retry",
+    PageEvent: "on_page",
+    DriftEvent: "on_drift",
+    BadRecordEvent: "on_bad_record",
+    WalkEvent: "on_walk",
+}
+
+
+class Events:
+    """A client's event stream: ``emit`` passes each event to every subscriber, in order."""
+
+    def __init__(self, *subscribers: Callable[[Event], object]) -> None:
+        self._subscribers = list(subscribers)
+
+    def emit(self, event: Event) -> None:
+        for subscriber in self._subscribers:
+            try:
+                subscriber(event)
+            except Exception:
+                logger.exception("a paren_async event hook raised; the client carries on")

@@ -8,6 +8,7 @@
     ├── TransportError              no usable HTTP response: connection refused/reset, TLS...
     │   └── TimeoutError            ...or no response in time (also a builtin TimeoutError)
     ├── DecodeError                 a response body that is not the JSON it should be
+    │   └── RecordError             one record the typed model cannot take (``bad_records="raise"``)
     ├── PaginationError             the server broke the paging contract (e.g. ignores offset)
     └── APIError                    the server answered with an error status or error envelope
         ├── RedirectError           3xx we will not follow (other host, https to http, a loop)
@@ -18,14 +19,17 @@
         └── ServerError             5xx (whatever the body: envelope, HTML or empty)
 
 Every error raised by a request carries ``method`` and ``url`` (never credentials); every error
-raised from a walk also carries ``resume_offset``: pass it as ``offset=`` to continue the walk with
-nothing lost and nothing repeated.
+raised from a walk also carries ``resume`` (a ``ResumePoint``): pass it as ``resume=`` to continue
+the walk with nothing lost and nothing repeated, even if records were removed meanwhile.
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from typing import Any
+
+import msgspec
 
 __all__ = [
     "APIError",
@@ -37,13 +41,29 @@ __all__ = [
     "PaginationError",
     "ParenError",
     "RateLimitError",
+    "RecordError",
     "RedirectError",
+    "ResumePoint",
     "ServerError",
     "TimeoutError",
     "TransportError",
     "UsageError",
     "error_for_status",
 ]
+
+
+class ResumePoint(msgspec.Struct, frozen=True, gc=False):
+    """Where a walk stopped: pass it as ``locations(resume=point)`` to continue it.
+
+    ``offset`` is the offset just after the last record yielded; ``last_ids`` are the ids of the
+    last records yielded (at most 8, oldest first). A resumed walk re-reads from half a page
+    before ``offset`` and skips up to the last of those ids, so records removed or inserted
+    before the point while the walk was stopped (up to half a page) neither get lost nor
+    repeat. It is a plain msgspec Struct: ``msgspec.json.encode(point)`` stores it.
+    """
+
+    offset: int
+    last_ids: tuple[Any, ...] = ()
 
 
 class ParenError(Exception):
@@ -53,18 +73,25 @@ class ParenError(Exception):
     method: str | None
     #: URL of the request that failed, with its query; never contains credentials.
     url: str | None
-    #: Offset from which the failed walk can be resumed (``locations(offset=...)``).
-    resume_offset: int | None
+    #: Where the failed walk can be resumed (``locations(resume=...)``); None outside walks.
+    resume: ResumePoint | None
     #: How many attempts were made before giving up (1 when not retried).
     attempts: int
+    #: Whether repeating the same request may succeed (a reset connection, a garbled body).
+    transient: bool = False
 
     def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.method = method
         self.url = url
-        self.resume_offset = None
+        self.resume = None
         self.attempts = 1
+
+    @property
+    def resume_offset(self) -> int | None:
+        """``resume.offset``: the plain offset to continue from (``locations(offset=...)``)."""
+        return None if self.resume is None else self.resume.offset
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -89,7 +116,24 @@ class ClientClosedError(UsageError):
 
 
 class TransportError(ParenError):
-    """No usable HTTP response arrived (connection refused or reset, TLS, truncated body)."""
+    """No usable HTTP response arrived (connection refused or reset, TLS, truncated body).
+
+    ``transient`` is False for failures a retry cannot change (an invalid URL, TLS spoken to a
+    plain-HTTP port, a body in an unsupported ``Content-Encoding``): those are not retried.
+    """
+
+    transient = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        transient: bool = True,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.transient = transient
 
 
 class TimeoutError(TransportError, builtins.TimeoutError):  # deliberately shadows the builtin
@@ -97,7 +141,11 @@ class TimeoutError(TransportError, builtins.TimeoutError):  # deliberately shado
 
 
 class DecodeError(ParenError):
-    """The response body is not the JSON it should be (truncated, HTML, wrong types)."""
+    """The response body is not the JSON it should be (truncated, HTML, wrong types).
+
+    ``transient`` is True for a body that is not valid JSON at all (cut short or garbled in
+    transit): such a page is fetched again, as after a 5xx, before this error is raised.
+    """
 
     def __init__(
         self,
@@ -107,11 +155,24 @@ class DecodeError(ParenError):
         url: str | None = None,
         status: int | None = None,
         body_excerpt: str = "",
+        transient: bool = False,
     ) -> None:
         super().__init__(message, method=method, url=url)
         self.status = status
         #: The first few hundred characters of the body, for diagnosis.
         self.body_excerpt = body_excerpt
+        self.transient = transient
+
+
+class RecordError(DecodeError):
+    """One record the typed model cannot take, raised only under ``bad_records="raise"``.
+
+    ``record`` is the ``BadRecord``: its offset, id, JSON path, reason and raw bytes.
+    """
+
+    def __init__(self, message: str, *, record: Any, method: str | None, url: str | None) -> None:
+        super().__init__(message, method=method, url=url, status=200)
+        self.record = record
 
 
 class PaginationError(ParenError):

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Final, Generic, TypeVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -21,13 +21,11 @@ import msgspec
 from ._config import DEFAULT_TIMEOUT, Credentials, Timeout
 from ._exceptions import (
     APIError,
-    DecodeError,
     RateLimitError,
     RedirectError,
     UsageError,
     error_for_status,
 )
-from .models import Page
 
 __all__ = [
     "Envelope",
@@ -35,7 +33,6 @@ __all__ = [
     "Response",
     "build_request",
     "decipher_error",
-    "decode_page",
     "follow_redirect",
     "parse_duration",
     "parse_retry_after",
@@ -180,24 +177,29 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == lowered), None)
 
 
+_DELTA_SECONDS: Final = re.compile(r"[0-9]+", re.ASCII)
+
+
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """``Retry-After`` as seconds from ``now`` (epoch seconds): delta-seconds or an HTTP date."""
+    """``Retry-After`` as seconds from ``now`` (epoch seconds), or None if it is not RFC 9110.
+
+    Only the two forms RFC 9110 defines are read: delta-seconds (ASCII digits alone) or an
+    HTTP-date. Anything else (``1e3``, ``1_000``, ``+3``, ``-3``, other scripts' digits) is ignored
+    rather than guessed at.
+    """
     if not value:
         return None
     value = value.strip()
+    if _DELTA_SECONDS.fullmatch(value):
+        return float(value)
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means GMT was implied
-            return None
-        seconds = when.timestamp() - now
-    if not math.isfinite(seconds):
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, seconds)
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means GMT was implied
+        return None
+    seconds = when.timestamp() - now
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 _DURATION_UNITS: Final = {
@@ -226,18 +228,19 @@ def parse_timestamp(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return _timestamp_decoder.decode(msgspec.json.encode(text))
+        when = _timestamp_decoder.decode(msgspec.json.encode(text))
     except msgspec.DecodeError:
         return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
-def _excerpt(body: bytes) -> str:
+def excerpt(body: bytes) -> str:
     text = body[: _EXCERPT_CHARS * 4].decode("utf-8", "replace")
     text = re.sub(r"<[^>]*>", " ", text) if text.lstrip().startswith("<") else text
     return " ".join(text.split())[:_EXCERPT_CHARS]
 
 
-def _error_messages(body: bytes) -> tuple[tuple[str, ...], int | None]:
+def error_messages(body: bytes) -> tuple[tuple[str, ...], int | None]:
     """The ``errors`` list and ``status_code`` of an error body, when it is an error envelope."""
     try:
         envelope = _error_decoder.decode(body)
@@ -276,69 +279,11 @@ def make_api_error(
 
 def decipher_error(request: Request, response: Response, *, now: float) -> APIError:
     """The typed error for an error status, whatever the body: error envelope, HTML or empty."""
-    errors, _ = _error_messages(response.body)
+    errors, _ = error_messages(response.body)
     return make_api_error(
         request,
         response.status,
         errors,
-        detail=_excerpt(response.body),
+        detail=excerpt(response.body),
         retry_after=parse_retry_after(header(response.headers, "Retry-After"), now=now),
-    )
-
-
-def decode_page(
-    request: Request,
-    response: Response,
-    decoder: msgspec.json.Decoder[Envelope[T]],
-    *,
-    offset: int,
-    limit: int,
-    now: float,
-) -> Page[T]:
-    """A page from a response, or the typed error the response states.
-
-    An error status raises the matching ``APIError``; so does an error envelope (or a
-    ``status_code`` >= 400) that arrived with HTTP 200. A body that is not the envelope it should
-    be raises ``DecodeError``, naming where it went wrong.
-    """
-    if not 200 <= response.status < 300:
-        raise decipher_error(request, response, now=now)
-    try:
-        envelope = decoder.decode(response.body)
-    except msgspec.ValidationError as exc:
-        # A 200 may carry an error envelope whose other fields do not fit the success shape.
-        errors, status_code = _error_messages(response.body)
-        if errors or (status_code or 0) >= 400:
-            raise make_api_error(request, _stated_status(status_code, response), errors) from None
-        raise _decode_error(request, response, f"unexpected response shape: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise _decode_error(request, response, f"response is not valid JSON: {exc}") from None
-    except RecursionError:  # msgspec's guard against pathological nesting
-        raise _decode_error(request, response, "response JSON is nested too deeply") from None
-    if envelope.errors or (envelope.status_code or 0) >= 400:
-        errors = tuple(str(e) for e in envelope.errors or ())
-        raise make_api_error(request, _stated_status(envelope.status_code, response), errors)
-    if envelope.data is None:
-        raise _decode_error(request, response, "success envelope without a 'data' array")
-    return Page(
-        offset=offset,
-        limit=limit,
-        items=envelope.data,
-        duration=parse_duration(envelope.duration),
-        timestamp=parse_timestamp(envelope.timestamp),
-    )
-
-
-def _stated_status(status_code: int | None, response: Response) -> int:
-    """The status an error envelope states; with none, the HTTP status (a plain ``APIError``)."""
-    return status_code if status_code is not None and status_code >= 400 else response.status
-
-
-def _decode_error(request: Request, response: Response, message: str) -> DecodeError:
-    return DecodeError(
-        message,
-        method=request.method,
-        url=request.url,
-        status=response.status,
-        body_excerpt=_excerpt(response.body),
     )

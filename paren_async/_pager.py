@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
-import msgspec
-
-from ._observe import WalkObserver
-from ._pagination import FetchPage, PageRequest, PageStream, WalkSpec
+from ._exceptions import ResumePoint
+from ._pagination import Decode, PageStream, WalkSpec
+from ._statistics import WalkStatistics
 from .models import Page
 
 __all__ = ["Pager"]
@@ -23,27 +23,21 @@ class Pager(Generic[T]):
     ``async for item in pager``: records, in order. ``await pager``: the first ``Page`` only.
     ``pager.pages()``: ``Page`` objects. ``pager.collect()``: a list. ``pager.raw()``: each record's
     JSON bytes exactly as the server sent them (``raw_pages()`` for pages of them).
-    Each form starts a fresh walk.
+    Each form starts a fresh walk; ``statistics()`` and ``resume`` describe the latest one.
     """
 
     def __init__(
         self,
-        *,
-        fetch: FetchPage[T],
-        fetch_raw: FetchPage[msgspec.Raw],
-        record_id: Callable[[T], object],
-        raw_record_id: Callable[[msgspec.Raw], object],
         spec: WalkSpec,
-        observe: Callable[[], WalkObserver],
-        on_open: Callable[[PageStream[Any]], None],
+        decode: Decode[T],
+        decode_raw: Decode[bytes],
+        open_stream: Callable[[Decode[Any], WalkSpec, bool], PageStream[Any]],
     ) -> None:
-        self._fetch = fetch
-        self._fetch_raw = fetch_raw
-        self._record_id = record_id
-        self._raw_record_id = raw_record_id
         self._spec = spec
-        self._observe = observe
-        self._on_open = on_open
+        self._decode = decode
+        self._decode_raw = decode_raw
+        self._open = open_stream
+        self._latest: PageStream[Any] | None = None
 
     def __repr__(self) -> str:
         s = self._spec
@@ -54,33 +48,20 @@ class Pager(Generic[T]):
 
     def pages(self) -> PageStream[T]:
         """Pages in offset order; also an async context manager that closes the walk."""
-        stream = PageStream(
-            self._fetch, self._spec, record_id=self._record_id, observer=self._observe()
-        )
-        self._on_open(stream)
+        self._latest = stream = self._open(self._decode, self._spec, True)
         return stream
 
     def raw_pages(self) -> PageStream[bytes]:
         """Pages whose items are each record's bytes exactly as sent, never decoded."""
-        stream = PageStream(
-            _as_bytes(self._fetch_raw),
-            self._spec,
-            record_id=self._raw_id,
-            observer=self._observe(),
-            cheap_ids=False,
-        )
-        self._on_open(stream)
+        self._latest = stream = self._open(self._decode_raw, self._spec, False)
         return stream
 
-    def _raw_id(self, record: bytes) -> object:
-        return self._raw_record_id(msgspec.Raw(record))
+    def __aiter__(self) -> _Items[T]:
+        return _Items(self.pages())
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return _items(self.pages())
-
-    def raw(self) -> AsyncIterator[bytes]:
+    def raw(self) -> _Items[bytes]:
         """Each record's JSON bytes exactly as the server sent them."""
-        return _items(self.raw_pages())
+        return _Items(self.raw_pages())
 
     async def collect(self) -> list[T]:
         """Every record of the walk in a list. For big walks prefer streaming (``async for``)."""
@@ -90,42 +71,54 @@ class Pager(Generic[T]):
                 items.extend(page.items)
         return items
 
+    def statistics(self) -> WalkStatistics:
+        """The account of the latest walk started from this pager (empty before any)."""
+        return WalkStatistics() if self._latest is None else self._latest.statistics()
+
+    @property
+    def resume(self) -> ResumePoint | None:
+        """Where the latest walk would continue (``locations(resume=...)``), None before any."""
+        return None if self._latest is None else self._latest.resume
+
     def __await__(self) -> Generator[object, None, Page[T]]:
         return self._first().__await__()
 
     async def _first(self) -> Page[T]:
-        request = self._spec.first()
+        """The first page as the server sent it: one request, no walk."""
+        spec = replace(self._spec, concurrency=1)
+        stream = self._open(self._decode, spec, True)
+        request = stream.first_request
         if request is None:
-            return Page(offset=self._spec.offset, limit=0, items=())
-        page = await self._fetch(request)
-        if len(page.items) > request.limit:  # as in a walk: never more than was asked for
-            page = msgspec.structs.replace(page, items=page.items[: request.limit])
-        return page
+            return Page(offset=spec.offset, limit=0, items=())
+        return await stream.fetch_one(request)
 
 
-def _as_bytes(fetch: FetchPage[msgspec.Raw]) -> FetchPage[bytes]:
-    async def fetch_bytes(request: PageRequest) -> Page[bytes]:
-        page = await fetch(request)
-        return Page(
-            offset=page.offset,
-            limit=page.limit,
-            items=tuple(bytes(raw) for raw in page.items),
-            duration=page.duration,
-            timestamp=page.timestamp,
-        )
+class _Items(Generic[X]):
+    """Records of a walk, one by one. Dropping it (after ``break``) closes the walk at once."""
 
-    return fetch_bytes
+    __slots__ = ("_items", "_stream")
 
+    def __init__(self, stream: PageStream[X]) -> None:
+        self._stream = stream
+        self._items: Iterator[X] = iter(())
 
-async def _items(stream: PageStream[X]) -> AsyncIterator[X]:
-    # Not inside any task group or cancel scope, so finalising this generator from another task
-    # (after `break`) is safe; `finally` closes the window there.
-    try:
-        async for page in stream:
-            for item in page.items:
-                yield item
-            # Free the page's records before the next page is decoded, while their memory is
-            # still cache-hot (the caller may keep the last one).
-            del page
-    finally:
-        stream.close()
+    def __aiter__(self) -> _Items[X]:
+        return self
+
+    async def __anext__(self) -> X:
+        for item in self._items:
+            return item
+        # The exhausted iterator has let go of the last page: its records are freed before the
+        # next page is decoded, while their memory is still cache-hot.
+        page = await self._stream.next_page()
+        self._items = iter(page.items)
+        self._stream.partial = (page, self._items)
+        for item in self._items:
+            return item
+        return await self.__anext__()  # a page of rejected records only
+
+    async def aclose(self) -> None:
+        self._stream.close()
+
+    def __del__(self) -> None:
+        self._stream.close()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ._config import RetryPolicy
-from ._exceptions import ParenError, RateLimitError, ServerError, TransportError
+from ._exceptions import DecodeError, ParenError, RateLimitError, ServerError, TransportError
 
 __all__ = ["RETRIED_STATUSES", "is_retryable", "retry_delay"]
 
@@ -15,9 +15,13 @@ RETRIED_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 
 
 def is_retryable(error: ParenError) -> bool:
-    """Transient failures only: the same request may well succeed a moment later."""
-    if isinstance(error, TransportError):
-        return True
+    """Transient failures only: the same request may well succeed a moment later.
+
+    A connection that failed (unless the failure is one a retry cannot change), a body cut short
+    or garbled in transit, a 429, and the 5xx statuses of ``RETRIED_STATUSES``.
+    """
+    if isinstance(error, (TransportError, DecodeError)):
+        return error.transient
     if isinstance(error, (RateLimitError, ServerError)):
         return error.status in RETRIED_STATUSES
     return False

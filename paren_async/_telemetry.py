@@ -1,22 +1,22 @@
 """OpenTelemetry tracing, active only with the ``otel`` extra and a configured tracer provider.
 
-A walk is one span (``paren_async.walk``); each page request is a child CLIENT span named after
-its method, with the HTTP semantic-convention attributes, the retry count and the page offset.
-Without ``opentelemetry-api`` installed, or with only the default no-op/proxy provider, every
-call here is a no-op costing one attribute check.
+A subscriber of the client's events. A walk is one span (``paren_async.walk``); each attempt of a
+request is a CLIENT span, a child of its walk's span, named after its method, with the HTTP
+semantic-convention attributes, its resend count and the page offset. A CLIENT span starts when
+the request leaves (after any wait for a slot, cooldown or token) and ends when its response is
+complete, so it measures the HTTP exchange only. Without ``opentelemetry-api`` installed, or with
+only the default no-op/proxy provider, each event costs one attribute check.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from ._exceptions import APIError, ParenError
+from ._events import Event, RequestEvent, ResponseEvent, WalkEvent
+from ._exceptions import APIError
 
 try:
-    from opentelemetry import context as otel_context
     from opentelemetry import trace
 
     HAVE_OTEL = True
@@ -30,10 +30,12 @@ _INACTIVE_PROVIDERS: Final = frozenset({"ProxyTracerProvider", "NoOpTracerProvid
 
 
 class Telemetry:
-    """Spans for walks and requests; ``tracer_provider`` overrides the global one."""
+    """Spans for walks and request attempts; ``tracer_provider`` overrides the global one."""
 
     def __init__(self, tracer_provider: Any = None) -> None:
         self._provider = tracer_provider
+        self._walks: dict[int, Any] = {}
+        self._exchanges: dict[int, Any] = {}
 
     def _tracer(self) -> Any:
         if not HAVE_OTEL:
@@ -43,69 +45,62 @@ class Telemetry:
             return None
         return provider.get_tracer(_INSTRUMENTATION)
 
-    def start_walk(self, path: str, attributes: dict[str, Any]) -> Any:
-        """A started walk span, or None when tracing is off."""
-        tracer = self._tracer()
-        if tracer is None:
-            return None
-        return tracer.start_span("paren_async.walk", attributes={"paren.path": path, **attributes})
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RequestEvent):
+            self._request(event)
+        elif isinstance(event, ResponseEvent):
+            self._response(event)
+        elif isinstance(event, WalkEvent):
+            self._walk(event)
 
-    @contextlib.contextmanager
-    def activate(self, span: Any) -> Iterator[None]:
-        """Make ``span`` the parent of tasks created inside (they copy the current context)."""
-        if span is None:
-            yield
+    def _walk(self, event: WalkEvent) -> None:
+        if event.statistics is None:
+            tracer = self._tracer()
+            if tracer is not None:
+                self._walks[event.walk] = tracer.start_span(
+                    "paren_async.walk", attributes={"paren.path": event.path}
+                )
             return
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
-            yield
-        finally:
-            otel_context.detach(token)
-
-    @staticmethod
-    def end_walk(span: Any, records: int, error: BaseException | None) -> None:
+        span = self._walks.pop(event.walk, None)
         if span is None:
             return
-        span.set_attribute("paren.records", records)
-        if error is not None:
-            span.record_exception(error)
-            span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+        span.set_attribute("paren.records", event.statistics.records)
+        span.set_attribute("paren.requests", event.statistics.requests)
+        if event.error is not None:
+            span.record_exception(event.error)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, type(event.error).__name__))
         span.end()
 
-    @contextlib.contextmanager
-    def request_span(self, method: str, url: str, offset: int | None) -> Iterator[Any]:
-        """A CLIENT span around one request and all its attempts; yields it (or None)."""
+    def _request(self, event: RequestEvent) -> None:
         tracer = self._tracer()
         if tracer is None:
-            yield None
             return
-        parts = urlsplit(url)
+        parts = urlsplit(event.url)
         attributes: dict[str, Any] = {
-            "http.request.method": method,
-            "url.full": url,
+            "http.request.method": event.method,
+            "url.full": event.url,
             "server.address": parts.hostname or "",
             "server.port": parts.port or (443 if parts.scheme == "https" else 80),
         }
-        if offset is not None:
-            attributes["paren.offset"] = offset
-        with tracer.start_as_current_span(
-            method, kind=trace.SpanKind.CLIENT, attributes=attributes, record_exception=False
-        ) as span:
-            yield span
+        if event.offset is not None:
+            attributes["paren.offset"] = event.offset
+        if event.attempt > 1:
+            attributes["http.request.resend_count"] = event.attempt - 1
+        walk = self._walks.get(event.walk) if event.walk is not None else None
+        context = trace.set_span_in_context(walk) if walk is not None else None
+        self._exchanges[event.exchange] = tracer.start_span(
+            event.method, context=context, kind=trace.SpanKind.CLIENT, attributes=attributes
+        )
 
-    @staticmethod
-    def finish_request(
-        span: Any, attempts: int, status: int | None, error: ParenError | None
-    ) -> None:
+    def _response(self, event: ResponseEvent) -> None:
+        span = self._exchanges.pop(event.exchange, None)
         if span is None:
             return
-        if attempts > 1:
-            span.set_attribute("http.request.resend_count", attempts - 1)
-        if status is not None:
-            span.set_attribute("http.response.status_code", status)
+        if event.status is not None:
+            span.set_attribute("http.response.status_code", event.status)
+        error = event.error
         if error is not None:
-            span.set_attribute(
-                "error.type",
-                str(error.status) if isinstance(error, APIError) else type(error).__name__,
-            )
-            span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+            kind = str(error.status) if isinstance(error, APIError) else type(error).__name__
+            span.set_attribute("error.type", kind)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, kind))
+        span.end()

@@ -1,7 +1,8 @@
 """The one module that imports aiohttp: ``send(request) -> response`` and ``aclose()``.
 
 Every aiohttp or timeout failure leaves here as a ``TransportError`` (``raise ... from``), so no
-caller ever has to know which HTTP library is underneath.
+caller ever has to know which HTTP library is underneath. ``MockTransport`` answers from a function
+instead of the network: the engine's tests and users' own tests run on it without sockets.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Protocol
 
 import aiohttp
@@ -19,9 +20,11 @@ from ._config import DEFAULT_MAX_RESPONSE_SIZE, Timeout
 from ._exceptions import DecodeError, TimeoutError, TransportError, UsageError
 from ._http import Request, Response
 
-__all__ = ["AiohttpTransport", "Transport"]
+__all__ = ["AiohttpTransport", "MockTransport", "Transport"]
 
 _USER_AGENT: Final = "paren-async"
+#: Content codings aiohttp decodes without optional packages; any other is refused, not retried.
+_DECODED: Final = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
 
 
 class Transport(Protocol):
@@ -63,8 +66,19 @@ class AiohttpTransport:
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._max_response_size = max_response_size
         self._trace_configs = list(trace_configs)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise UsageError(
+                "this ParenClient was first used in another event loop (for example an earlier "
+                "asyncio.run() call, or another worker's loop); aiohttp sessions cannot move "
+                "between loops. Create the client inside the loop that uses it: in your app's "
+                "lifespan or startup hook, or with `async with ParenClient(...)` per asyncio.run()"
+            )
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
@@ -77,9 +91,8 @@ class AiohttpTransport:
     async def send(self, request: Request) -> Response:
         session = self._get_session()
         timeout = request.timeout
-        headers = {}
-        if request.credentials is not None:
-            headers["Authorization"] = request.credentials.authorization
+        # The header value is a masked str: a traceback formatted with its locals shows '***'.
+        headers = {} if request.credentials is None else request.credentials.headers
         # aiohttp's own total timeout would count waiting for a pooled connection; the attempt
         # limit is applied around the request instead, and only connect/read go to aiohttp.
         client_timeout = aiohttp.ClientTimeout(
@@ -95,6 +108,7 @@ class AiohttpTransport:
                     allow_redirects=False,
                     ssl=self._ssl,
                 ) as response:
+                    _check_coding(request, response.headers.get("Content-Encoding", ""))
                     body = await self._read(request, response)
                     return Response(response.status, response.headers, body)
         except (asyncio.TimeoutError, builtins.TimeoutError) as exc:  # distinct before 3.11
@@ -108,6 +122,7 @@ class AiohttpTransport:
                 f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
                 method=request.method,
                 url=request.url,
+                transient=_transient(exc),
             ) from exc
 
     async def _read(self, request: Request, response: aiohttp.ClientResponse) -> bytes:
@@ -131,6 +146,56 @@ class AiohttpTransport:
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
+
+
+def _transient(exc: aiohttp.ClientError) -> bool:
+    """False for failures the same request would meet again: a retry cannot change them."""
+    if isinstance(exc, (aiohttp.InvalidURL, aiohttp.ClientSSLError)):
+        return False  # an unusable URL; TLS refused, or spoken to a plain-HTTP port
+    return not (
+        isinstance(exc, aiohttp.ClientResponseError) and "content-encoding" in str(exc).lower()
+    )
+
+
+def _check_coding(request: Request, coding: str) -> None:
+    if coding.strip().lower() not in _DECODED:
+        raise TransportError(
+            f"response body in an unsupported Content-Encoding {coding!r}",
+            method=request.method,
+            url=request.url,
+            transient=False,
+        )
+
+
+class MockTransport:
+    """A transport that answers every request from ``handler``, with no network at all.
+
+    ``handler`` takes a ``Request`` and returns a ``Response`` (or an awaitable of one), or raises
+    a ``TransportError`` to simulate a failed connection. Every request it saw is kept in
+    ``requests``, in order. Pass it as ``ParenClient(transport=MockTransport(handler))``.
+    """
+
+    def __init__(self, handler: Callable[[Request], Response | Awaitable[Response]]) -> None:
+        self._handler = handler
+        self.requests: list[Request] = []
+        #: Requests being handled right now (a handler that awaits shows real concurrency).
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def send(self, request: Request) -> Response:
+        self.requests.append(request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            response = self._handler(request)
+            if not isinstance(response, Response):
+                response = await response
+            return response
+        finally:
+            self.in_flight -= 1
+
+    async def aclose(self) -> None:
+        pass
 
 
 def _too_large(request: Request, status: int, limit: int) -> DecodeError:

@@ -8,6 +8,9 @@ Decoding rules (``../shared/paren-api.md``, section 3):
 - Enum-like fields are plain strings: an unknown value never fails a decode. The known values are
   offered as constants (``EvseStatus.AVAILABLE``...).
 - Numbers may arrive as decimal strings (OCPI style); the decoders accept both.
+- Every timestamp is timezone-aware: one sent without a zone is read as UTC.
+- A record still undecodable after lenient repair (``_decoding.py``) becomes a ``BadRecord`` of its
+  page; the rest of the page is unaffected.
 
 Every Struct is ``frozen`` and ``gc=False`` and every array field is a tuple: such records cannot
 take part in a reference cycle, so the garbage collector never tracks them, and keeping 100,000 of
@@ -17,13 +20,14 @@ them costs no GC pauses (see ``PERFORMANCE.md``, section 3).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Final, Generic, TypeVar
 
 import msgspec
 from msgspec.structs import force_setattr
 
 __all__ = [
     "Address",
+    "BadRecord",
     "ChargingPool",
     "Connector",
     "ConnectorFormat",
@@ -48,6 +52,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: A zone is required on the fast path; a record whose timestamps lack one is repaired (UTC).
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 class ParenModel(msgspec.Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
@@ -135,7 +142,7 @@ class Connector(ParenModel, frozen=True):
     max_voltage: float | None = None
     max_amperage: float | None = None
     max_electric_power: float | None = None
-    last_updated: datetime | None = None
+    last_updated: Timestamp | None = None
 
 
 class Evse(ParenModel, frozen=True):
@@ -144,7 +151,7 @@ class Evse(ParenModel, frozen=True):
     id: str | None = None
     status: str | None = None
     connectors: tuple[Connector, ...] = ()
-    last_updated: datetime | None = None
+    last_updated: Timestamp | None = None
 
 
 class Operator(ParenModel, frozen=True):
@@ -207,7 +214,7 @@ class ChargingPool(ParenModel, frozen=True):
     """Metadata API charging pool: the EVSEs at a location, with funding program."""
 
     id: str | None = None
-    last_updated: datetime | None = None
+    last_updated: Timestamp | None = None
     model: str | None = None
     program: str | None = None
     evses: tuple[Evse, ...] = ()
@@ -225,7 +232,7 @@ class Location(ParenModel, frozen=True):
     id: str
     name: str | None = None
     address: Address = msgspec.field(default_factory=Address)
-    last_updated: datetime | None = None
+    last_updated: Timestamp | None = None
     operator: Operator | None = None
     charging_pool: ChargingPool = msgspec.field(default_factory=ChargingPool)
 
@@ -236,13 +243,34 @@ class RealtimeLocation(ParenModel, frozen=True):
     id: str
     name: str | None = None
     address: Address = msgspec.field(default_factory=Address)
-    last_updated: datetime | None = None
+    last_updated: Timestamp | None = None
     operator: Operator | None = None
     charging_pool: RealtimeChargingPool = msgspec.field(default_factory=RealtimeChargingPool)
 
 
+class BadRecord(ParenModel, frozen=True):
+    """A record the typed model could not take even after lenient repair.
+
+    ``offset`` is its position in the collection when its page was read, ``id`` its id if one
+    could be read, ``path`` the JSON path of the offending value (``$.charging_pool.evses[0]``),
+    ``reason`` msgspec's message, and ``raw`` the record's bytes exactly as sent.
+    """
+
+    offset: int
+    id: object
+    path: str
+    reason: str
+    raw: bytes
+
+    def __repr__(self) -> str:
+        return f"BadRecord(offset={self.offset}, id={self.id!r}, path={self.path!r})"
+
+
 class Page(ParenModel, Generic[T], frozen=True):
-    """One response of a walk: the records at ``offset``, in server order."""
+    """One response of a walk: the records at ``offset``, in server order.
+
+    ``rejected`` holds the records of the page that could not be decoded (typed walks only).
+    """
 
     offset: int
     limit: int
@@ -251,7 +279,8 @@ class Page(ParenModel, Generic[T], frozen=True):
     duration: float | None = None
     #: When the server produced the response (envelope ``timestamp``), if given and valid.
     timestamp: datetime | None = None
+    rejected: tuple[BadRecord, ...] = ()
 
     @property
     def next_offset(self) -> int:
-        return self.offset + len(self.items)
+        return self.offset + len(self.items) + len(self.rejected)

@@ -17,7 +17,6 @@ from paren_async import (
     BadRequestError,
     ClientClosedError,
     DecodeError,
-    EventHooks,
     Location,
     NotFoundError,
     PaginationError,
@@ -182,20 +181,20 @@ class TestWalk:
         assert seen == ids(50)
         assert len(server.log) <= 1 + 10 + 2 * 8  # the first page, the stall limit, one buffer
 
-    async def test_a_slow_page_does_not_stall_the_others(self, make_server: MakeServer) -> None:
-        """While one page is slow, completed fetches keep starting new ones, up to a bounded buffer."""
+    async def test_a_slow_page_holds_the_window_but_never_widens_it(
+        self, make_server: MakeServer
+    ) -> None:
+        """A slow page delays the walk by its own latency only, never past `concurrency` in flight."""
         server = await make_server(
             100_000, latency=lambda offset: 0.3 if offset == page_at(1) else 0.0
         )
-        done: list[int | None] = []
-        hooks = EventHooks(on_response=lambda event: done.append(event.offset))
-        async with client_for(server, concurrency=4, hooks=hooks) as client:
-            await client.locations(max_items=3000).collect()
-        finished_first = done.index(page_at(1))
-        # The whole reorder buffer (2 x 4 pages, the slow one included) filled behind the slow page,
-        # not just the 3 other fetches of the initial window.
-        assert finished_first >= 1 + 7
+        async with client_for(server, concurrency=4) as client:
+            started = time.monotonic()
+            records = await client.locations(max_items=3000).collect()
+            elapsed = time.monotonic() - started
+        assert [r.id for r in records] == ids(3000)
         assert server.max_in_flight <= 4
+        assert elapsed < 0.3 + 2.0
 
     async def test_surplus_records_beyond_limit_are_not_yielded_twice(
         self, make_server: MakeServer
@@ -377,7 +376,7 @@ class TestLifecycle:
         pages = client.locations().pages()
         assert (await pages.__anext__()).offset == 0
         await asyncio.sleep(0.05)
-        assert len(fetch_tasks()) == 8
+        assert len(fetch_tasks()) == 2  # slow start: one more page per full page
         started = time.monotonic()
         await client.aclose()
         assert time.monotonic() - started < 1.0
@@ -472,11 +471,11 @@ class TestFaults:
     async def test_retry_after_is_honoured(self, make_server: MakeServer) -> None:
         """After a 429 the request waits the server's Retry-After before trying again."""
         server = await make_server(10)
-        server.at(0, Reply(status=429, headers={"Retry-After": "0.3"}))
+        server.at(0, Reply(status=429, headers={"Retry-After": "1"}))
         async with client_for(server, retry=RetryPolicy(base_delay=0.0)) as client:
             started = time.monotonic()
             await client.locations().collect()
-            assert time.monotonic() - started >= 0.3
+            assert time.monotonic() - started >= 1.0
             assert client.statistics().rate_limited == 1
 
     @pytest.mark.parametrize(
@@ -500,28 +499,45 @@ class TestFaults:
         assert server.offsets() == [0]
 
     @pytest.mark.parametrize(
-        ("reply", "match"),
+        "body",
         [
-            pytest.param(
-                Reply(body=b"<html>maintenance</html>"), "not valid JSON", id="html-on-200"
-            ),
-            pytest.param(
-                Reply(body=b'{"data": [{"id": 5}]}'), r"\$\.data\[0\]\.id", id="wrong-type"
-            ),
-            pytest.param(Reply(body=b""), "not valid JSON", id="empty-200"),
+            pytest.param(b"<html>maintenance</html>", id="html-on-200"),
+            pytest.param(b"", id="empty-200"),
+            pytest.param(b'{"data": [{"id": "a"}, {"id": "b"', id="cut-short"),
         ],
     )
-    async def test_undecodable_pages_are_decode_errors(
-        self, make_server: MakeServer, reply: Reply, match: str
+    async def test_garbled_pages_are_fetched_again_then_decode_errors(
+        self, make_server: MakeServer, body: bytes
     ) -> None:
-        """A 200 that is not a valid page raises DecodeError naming the problem, not retried."""
+        """A 200 whose body is not JSON is fetched again like a 5xx; for good, a DecodeError."""
         server = await make_server(1000)
-        server.at(page_at(2), reply)
+        server.at(page_at(2), Reply(body=body))
         async with client_for(server) as client:
-            with pytest.raises(DecodeError, match=match) as caught:
+            assert [r.id for r in await client.locations().collect()] == ids(1000)
+            assert client.statistics().retries_by_reason == {"decode": 1}
+        assert server.offsets().count(page_at(2)) == 2
+        server.at(page_at(2), *[Reply(body=body)] * 4)
+        async with client_for(server) as client:
+            with pytest.raises(DecodeError, match="not valid JSON") as caught:
                 await client.locations().collect()
         assert caught.value.resume_offset == page_at(2) + 1  # just after the last record yielded
-        assert server.offsets().count(page_at(2)) == 1
+        assert caught.value.attempts == 4
+
+    async def test_a_record_of_the_wrong_shape_costs_only_itself(
+        self, make_server: MakeServer
+    ) -> None:
+        """A record the model cannot take is left out and reported; the page and walk go on."""
+        bad = b'{"id": {"not": "a string"}}'
+        server = await make_server(300)
+        records = [record(i) for i in range(page_at(1), page_at(1) + 100)]
+        records[10] = bad
+        server.at(page_at(1), Reply(body=envelope(records)))
+        async with client_for(server) as client:
+            pager = client.locations()
+            got = [r.id for r in await pager.collect()]
+        assert got == [i for i in ids(300) if i != f"LOC-{page_at(1) + 10:07d}"]
+        stats = pager.statistics()
+        assert (stats.bad_records, stats.complete) == (1, False)
 
     async def test_exhausted_retries_carry_the_resume_offset(self, make_server: MakeServer) -> None:
         """When retries run out, the error says where to resume, and resuming loses nothing."""

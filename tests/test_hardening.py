@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import msgspec
 import pytest
 import trustme
 from aiohttp import web
@@ -37,7 +36,7 @@ from paren_async import (
     TransportError,
     UsageError,
 )
-from paren_async._http import Envelope, Request, Response, follow_redirect
+from paren_async._http import Request, Response, follow_redirect
 
 TOKEN = AUTHORIZATION.split()[1]
 
@@ -146,13 +145,8 @@ class TestRedirects:
             serving(app) as server,
             ParenClient(KEY, SECRET, base_url=str(server.make_url("")).rstrip("/")) as client,
         ):
-            request = Request(
-                "GET",
-                str(server.make_url("/old/locations?limit=100&offset=0")),
-                client._credentials,
-            )  # type: ignore[attr-defined]
-            response = await client._sender.send_once(request)  # type: ignore[attr-defined]
-        assert response.status == 200
+            page = await client.paginate("/old/locations", model=Location)
+        assert len(page.items) > 0
         assert seen == [AUTHORIZATION]
 
     async def test_redirect_to_another_origin_is_refused(self) -> None:
@@ -235,13 +229,17 @@ class TestUntrustedInput:
 
     def test_deeply_nested_json_is_a_decode_error(self) -> None:
         """Pathological nesting is a DecodeError from the decoder, not a crash."""
-        from paren_async._http import decode_page
+        from paren_async._decoding import codec_for, decode_page
 
         body = b'{"data": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
-        decoder = msgspec.json.Decoder(Envelope[Location])
         with pytest.raises(DecodeError):
             decode_page(
-                Request("GET", "u"), Response(200, {}, body), decoder, offset=0, limit=1, now=0
+                Request("GET", "u"),
+                Response(200, {}, body),
+                codec_for(Location),
+                offset=0,
+                limit=1,
+                now=0,
             )
 
 
@@ -331,14 +329,20 @@ class TestOpenTelemetry:
         walk = next(s for s in spans if s.name == "paren_async.walk")
         requests = [s for s in spans if s.name == "GET"]
         assert walk.attributes["paren.records"] == 150  # type: ignore[index]
-        assert len(requests) == 3
+        assert len(requests) == 4  # one CLIENT span per attempt: the 503 and its retry
         assert all(
             s.parent is not None and s.parent.span_id == walk.context.span_id for s in requests
         )  # type: ignore[union-attr]
         assert all(s.kind is SpanKind.CLIENT for s in requests)
         by_offset = {s.attributes["paren.offset"]: s.attributes for s in requests}  # type: ignore[index]
-        assert by_offset[99]["http.request.resend_count"] == 1
+        assert by_offset[99]["http.request.resend_count"] == 1  # the last attempt at 99
         assert by_offset[99]["http.response.status_code"] == 200
+        statuses = sorted(
+            s.attributes["http.response.status_code"]
+            for s in requests
+            if s.attributes["paren.offset"] == 99  # type: ignore[index]
+        )
+        assert statuses == [200, 503]
         assert by_offset[0]["url.full"] == server.url + "/metadata/v1/locations?limit=100&offset=0"
         assert by_offset[0]["server.address"] == "127.0.0.1"
         assert not any(TOKEN in str(s.to_json()) or SECRET in str(s.to_json()) for s in spans)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import msgspec
 import pytest
@@ -20,20 +21,19 @@ from paren_async import (
     ServerError,
     UsageError,
 )
+from paren_async._decoding import RAW, codec_for, decode_page
 from paren_async._http import (
-    Envelope,
     Request,
     Response,
     build_query,
     build_request,
     decipher_error,
-    decode_page,
     parse_duration,
     parse_retry_after,
 )
 
 Sample = Callable[[str], bytes]
-DECODER = msgspec.json.Decoder(Envelope[Location], strict=False)
+DECODER = codec_for(Location)
 REQUEST = Request("GET", "https://api.test/metadata/v1/locations?limit=100&offset=0")
 NOW = 1_700_000_000.0
 
@@ -100,8 +100,15 @@ class TestParseRetryAfter:
         ("value", "expected"),
         [
             pytest.param("3", 3.0, id="seconds"),
-            pytest.param(" 1.5 ", 1.5, id="fractional-seconds"),
-            pytest.param("-4", 0.0, id="negative-clamped"),
+            pytest.param(" 7 ", 7.0, id="surrounding-space"),
+            pytest.param("1.5", None, id="fractional-is-not-rfc-9110"),
+            pytest.param("-4", None, id="negative"),
+            pytest.param("-3", None, id="negative-3"),
+            pytest.param("+3", None, id="plus-sign"),
+            pytest.param("1_000", None, id="underscores"),
+            pytest.param("1e3", None, id="exponent"),
+            pytest.param("\u0663", None, id="arabic-indic-digit"),
+            pytest.param("\uff13", None, id="fullwidth-digit"),
             pytest.param("Tue, 14 Nov 2023 22:13:30 GMT", 10.0, id="http-date"),
             pytest.param("Tue, 14 Nov 2023 22:13:00 GMT", 0.0, id="http-date-in-past"),
             pytest.param(None, None, id="absent"),
@@ -111,7 +118,7 @@ class TestParseRetryAfter:
         ],
     )
     def test_values(self, value: str | None, expected: float | None) -> None:
-        """Delta-seconds and HTTP dates become seconds from now; nonsense becomes None."""
+        """Only RFC 9110 forms count: ASCII delta-seconds or an HTTP date; the rest is None."""
         now = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc).timestamp()
         assert parse_retry_after(value, now=now) == expected
 
@@ -197,7 +204,6 @@ class TestDecodePage:
         [
             pytest.param("truncated.json", "not valid JSON", id="truncated"),
             pytest.param("proxy_502.html", "not valid JSON", id="html-on-200"),
-            pytest.param("wrong_types.json", r"evses", id="wrong-types"),
             pytest.param("no_data.json", "without a 'data'", id="no-data"),
         ],
     )
@@ -209,8 +215,134 @@ class TestDecodePage:
         assert caught.value.url == REQUEST.url
         assert not isinstance(caught.value.__cause__, msgspec.MsgspecError)
 
+    def test_a_record_of_the_wrong_type_is_rejected_alone(self, sample: Sample) -> None:
+        """A record the model cannot take becomes a BadRecord: id, offset, JSON path, raw bytes."""
+        page = decode(sample("wrong_types.json"))
+        assert page.items == ()  # type: ignore[attr-defined]
+        (bad,) = page.rejected  # type: ignore[attr-defined]
+        assert (bad.id, bad.offset, bad.path) == ("NY-1", 0, "$.charging_pool.evses")
+        assert bad.raw == b'{"id": "NY-1", "charging_pool": {"evses": "not-a-list"}}'
+
     def test_decipher_error_without_envelope(self) -> None:
         """A bare error status with an empty body says so."""
         error = decipher_error(REQUEST, Response(503, {}, b""), now=NOW)
         assert isinstance(error, ServerError)
         assert "no details" in str(error)
+
+
+def page_of(*records: bytes, headers: dict[str, str] | None = None) -> Any:
+    body = b'{"data": [' + b", ".join(records) + b'], "status_code": 200}'
+    return decode(body, 200, headers)
+
+
+class TestMessyRecords:
+    """Real operator data is messy: coerce where the meaning is clear, else reject one record."""
+
+    @pytest.mark.parametrize(
+        ("record", "check"),
+        [
+            pytest.param(
+                b'{"id": "a", "address": {"coordinates": {"latitude": " 7.8532", "longitude": "1"}}}',
+                lambda loc: loc.address.coordinates.latitude == 7.8532,
+                id="decimal-string-with-spaces",
+            ),
+            pytest.param(
+                b'{"id": "a", "charging_pool": {"evses": null}}',
+                lambda loc: loc.charging_pool.evses == (),
+                id="null-evses",
+            ),
+            pytest.param(
+                b'{"id": "a", "charging_pool": {"evses": [null, {"id": "e1", "connectors": null}]}}',
+                lambda loc: (
+                    [e.id for e in loc.charging_pool.evses] == ["e1"]
+                    and loc.charging_pool.evses[0].connectors == ()
+                ),
+                id="null-in-evses-and-null-connectors",
+            ),
+            pytest.param(
+                b'{"id": "a", "address": null, "charging_pool": null}',
+                lambda loc: loc.address.city is None and loc.charging_pool.evses == (),
+                id="null-address-and-pool",
+            ),
+            pytest.param(
+                b'{"id": "a", "last_updated": ""}',
+                lambda loc: loc.last_updated is None,
+                id="empty-timestamp",
+            ),
+            pytest.param(
+                b'{"id": "a", "last_updated": "2025-05-13"}',
+                lambda loc: loc.last_updated == datetime(2025, 5, 13, tzinfo=timezone.utc),
+                id="bare-date",
+            ),
+            pytest.param(
+                b'{"id": "a", "last_updated": "2025-05-13T10:00:00"}',
+                lambda loc: loc.last_updated == datetime(2025, 5, 13, 10, tzinfo=timezone.utc),
+                id="zone-less-timestamp-is-utc",
+            ),
+            pytest.param(
+                b'{"id": 17}', lambda loc: loc.id == "17", id="number-where-a-string-belongs"
+            ),
+        ],
+    )
+    def test_clear_meanings_are_coerced(self, record: bytes, check: Callable[[Any], bool]) -> None:
+        """Each messy value is repaired, and the records around it are untouched."""
+        page = page_of(b'{"id": "before"}', record, b'{"id": "after"}')
+        assert page.rejected == ()
+        assert [loc.id for loc in page.items][::2] == ["before", "after"]
+        assert check(page.items[1])
+
+    def test_timestamps_are_always_timezone_aware(self) -> None:
+        """Zone-less and zoned timestamps side by side compare and sort (no TypeError)."""
+        page = page_of(
+            b'{"id": "a", "last_updated": "2025-05-13T10:00:00Z"}',
+            b'{"id": "b", "last_updated": "2025-05-13T11:00:00"}',
+            b'{"id": "c", "last_updated": "2025-05-13T12:00:00+02:00"}',
+        )
+        stamps = [loc.last_updated for loc in page.items]
+        assert all(stamp.tzinfo is not None for stamp in stamps)
+        assert max(stamps) == stamps[1]
+
+    @pytest.mark.parametrize(
+        ("record", "path"),
+        [
+            pytest.param(b'{"id": null}', "$.id", id="null-id"),
+            pytest.param(
+                b'{"id": "x", "charging_pool": {"evses": "many"}}',
+                "$.charging_pool.evses",
+                id="string-evses",
+            ),
+            pytest.param(
+                b'{"id": "x", "last_updated": "yesterday"}', "$.last_updated", id="prose-timestamp"
+            ),
+            pytest.param(
+                b'{"id": "x", "address": {"coordinates": {"latitude": "north"}}}',
+                "$.address.coordinates.latitude",
+                id="prose-number",
+            ),
+        ],
+    )
+    def test_unclear_records_are_rejected_alone(self, record: bytes, path: str) -> None:
+        """A record still undecodable after repair is a BadRecord; its page mates decode."""
+        page = page_of(b'{"id": "before"}', record, b'{"id": "after"}', b"[1]")
+        assert [loc.id for loc in page.items] == ["before", "after"]
+        bad = page.rejected[0]
+        assert (bad.offset, bad.path, bad.raw) == (1, path, record)
+        assert page.rejected[1].offset == 3  # not even an object: rejected too
+
+    def test_a_latin_1_body_is_transcoded(self) -> None:
+        """A body declared iso-8859-1 is read as such, on the typed and the raw path alike."""
+        body = '{"data": [{"id": "caf\u00e9", "name": "Caf\u00e9 \u00c9toile"}]}'.encode("latin-1")
+        headers = {"Content-Type": "application/json; charset=iso-8859-1"}
+        typed = decode_page(
+            REQUEST, Response(200, headers, body), DECODER, offset=0, limit=100, now=NOW
+        )
+        raw = decode_page(REQUEST, Response(200, headers, body), RAW, offset=0, limit=100, now=NOW)
+        assert typed.items[0].name == "Caf\u00e9 \u00c9toile"
+        assert msgspec.json.decode(bytes(raw.items[0]))["id"] == "caf\u00e9"
+        bytes(raw.items[0]).decode("utf-8")  # the raw path hands on UTF-8, never latin-1
+
+    def test_an_unknown_charset_is_a_decode_error(self) -> None:
+        """A charset nobody can read is refused with a DecodeError naming it."""
+        headers = {"Content-Type": "application/json; charset=x-klingon"}
+        with pytest.raises(DecodeError, match="x-klingon"):
+            page_of(b'{"id": "a"}', headers=headers)

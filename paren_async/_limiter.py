@@ -1,0 +1,166 @@
+"""When a request may leave: one object owning the client's concurrency cap, cooldown and rate.
+
+- the cap (``AdaptiveLimit``): requests in flight across the client, halved on congestion
+  (429/503) and grown back by one per window of successes (AIMD, as TCP does);
+- the cooldown: after a 429, no request of the client leaves before the moment the server named;
+- the rate limit (``TokenBucket``, optional): at most ``rate`` requests per second on average,
+  bursts of at most ``max(1, rate)``, so any window of T seconds holds at most rate * T + rate.
+
+``Limiter.acquire`` takes a slot first, then waits out the cooldown, then takes a token, and checks
+the cooldown once more after that last wait: a request that queued for a slot or a token never
+leaves inside a cooldown that began meanwhile. A wait that is abandoned (cancelled) gives back
+what it held, its slot and its token, so an abandoned walk leaves no debt behind.
+Waiting here happens before an attempt's timeout starts, so it never counts against it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import anyio
+
+from ._exceptions import UsageError
+
+__all__ = ["AdaptiveLimit", "Cooldown", "Limiter", "Slot", "TokenBucket", "decreased_limit"]
+
+#: Statuses that mean "too much load": they shrink the client's window of requests in flight.
+CONGESTION_STATUSES: Final = frozenset({429, 503})
+
+
+class Cooldown:
+    """A gate all requests pass; closed until a server-given moment after a rate limit."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._open_at = 0.0
+        #: Seconds the gate has been closed in total (overlapping closures counted once).
+        self.total = 0.0
+
+    def close_for(self, seconds: float) -> None:
+        now = self._clock()
+        until = now + seconds
+        if until > self._open_at:
+            self.total += until - max(now, self._open_at)
+            self._open_at = until
+
+    @property
+    def is_open(self) -> bool:
+        return self._open_at <= self._clock()
+
+    async def wait(self) -> None:
+        # A loop, not one sleep: the gate may be closed further while we wait.
+        while (delay := self._open_at - self._clock()) > 0:  # noqa: ASYNC110
+            await anyio.sleep(delay)
+
+
+class TokenBucket:
+    """At most ``rate`` requests per second on average, bursts up to ``max(1, rate)``."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+            raise UsageError(f"rate_limit must be a positive number of requests/s, got {rate!r}")
+        if not math.isfinite(rate):
+            raise UsageError("rate_limit must be finite (use None for no limit)")
+        self.rate = float(rate)
+        self.burst = max(1.0, self.rate)
+        self._clock = clock
+        self._tokens = self.burst
+        self._stamp = clock()
+
+    async def take(self) -> None:
+        now = self._clock()
+        # Tokens may go negative: each caller reserves its moment in the future, then sleeps.
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate) - 1.0
+        self._stamp = now
+        if self._tokens >= 0:
+            return
+        try:
+            await anyio.sleep(-self._tokens / self.rate)
+        except BaseException:
+            self._tokens += 1.0  # an abandoned reservation is no debt
+            raise
+
+
+def decreased_limit(limit: int, in_flight: int) -> int:
+    """Multiplicative decrease: half of what was really in flight, never below one."""
+    return max(1, min(limit, in_flight) // 2)
+
+
+@dataclass
+class Slot:
+    epoch: int
+
+
+class AdaptiveLimit:
+    """Requests in flight across the client, shrinking on congestion and recovering slowly.
+
+    ``release`` is synchronous on purpose: it runs in ``finally`` blocks of cancelled tasks,
+    where any await could be interrupted and leak the slot.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self.in_flight = 0
+        self._epoch = 0
+        self._successes = 0
+        self._changed: anyio.Event | None = None
+
+    async def acquire(self) -> Slot:
+        while self.in_flight >= self.limit:
+            if self._changed is None:
+                self._changed = anyio.Event()
+            await self._changed.wait()
+        self.in_flight += 1
+        return Slot(self._epoch)
+
+    def release(self, slot: Slot, *, congested: bool) -> None:
+        self.in_flight -= 1
+        if congested:
+            # React once per congestion event: requests that started before the last decrease
+            # already saw the old limit, so their failures are not news.
+            if slot.epoch == self._epoch:
+                self.limit = decreased_limit(self.limit, self.in_flight + 1)
+                self._epoch += 1
+                self._successes = 0
+        elif self.limit < self.ceiling:
+            self._successes += 1
+            if self._successes >= self.limit:
+                self.limit += 1
+                self._successes = 0
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+
+class Limiter:
+    """Everything that decides when a request may leave; shared by every walk of a client."""
+
+    def __init__(self, *, ceiling: int, rate_limit: float | None) -> None:
+        self.window = AdaptiveLimit(ceiling)
+        self.cooldown = Cooldown()
+        self.bucket = None if rate_limit is None else TokenBucket(rate_limit)
+
+    async def acquire(self) -> Slot:
+        """A slot, once the cooldown is open and a token is taken. Release it with ``release``."""
+        slot = await self.window.acquire()
+        try:
+            await self.cooldown.wait()
+            if self.bucket is not None:
+                await self.bucket.take()
+                await self.cooldown.wait()  # it may have closed while we waited for the token
+        except BaseException:
+            self.window.release(slot, congested=False)
+            raise
+        return slot
+
+    def release(self, slot: Slot, status: int | None) -> None:
+        self.window.release(slot, congested=status in CONGESTION_STATUSES)
+
+    def hold(self, seconds: float) -> None:
+        """Close the cooldown: no request of the client leaves for ``seconds``."""
+        self.cooldown.close_for(seconds)

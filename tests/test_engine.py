@@ -1,0 +1,480 @@
+"""The walk's guarantees at its edges, on the mock transport: deterministic, no sockets.
+
+Each test is a regression test for an input of issue 10 section 2, written for its whole kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from typing import Any
+
+import pytest
+from engine_support import Collection, mock_client
+
+from paren_async import (
+    BadRecordEvent,
+    DecodeError,
+    EventHooks,
+    PaginationError,
+    ParenClient,
+    RecordError,
+    Response,
+    ResumePoint,
+    TimeoutError,
+    TransportError,
+)
+
+
+def leftover_tasks() -> set[asyncio.Task[Any]]:
+    """Every task of this loop still alive, but the test's own: no names involved."""
+    current = asyncio.current_task()
+    return {task for task in asyncio.all_tasks() if task is not current and not task.done()}
+
+
+async def settle() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+class TestCappedPages:
+    @pytest.mark.parametrize(
+        ("total", "cap", "page_size", "max_items", "expected"),
+        [
+            pytest.param(300, 1, 100, None, 300, id="cap-1-of-100"),
+            pytest.param(300, 1, 2, None, 300, id="cap-1-page-size-2"),
+            pytest.param(300, 2, 2, None, 300, id="cap-equal-to-page-size-2"),
+            pytest.param(300, 50, 100, 101, 101, id="max-items-101-cap-50"),
+            pytest.param(300, 1, 100, 101, 101, id="max-items-101-cap-1"),
+            pytest.param(1000, 37, 100, None, 1000, id="odd-cap"),
+        ],
+    )
+    @pytest.mark.parametrize("concurrency", [1, 4])
+    async def test_a_capped_server_is_walked_to_its_real_end(
+        self, total: int, cap: int, page_size: int, max_items: int | None, expected: int,
+        concurrency: int,
+    ) -> None:  # fmt: skip
+        """Regression: pages holding only the overlap record ended the walk (1 of 300)."""
+        collection = Collection.of(total, cap=cap)
+        client, _ = mock_client(collection, concurrency=concurrency)
+        async with client:
+            pager = client.locations(page_size=page_size, max_items=max_items)
+            got = [loc.id async for loc in pager]
+        assert got == collection.ids[:expected]
+        assert pager.statistics().complete
+
+
+class TestMaxItems:
+    async def test_max_items_counts_records_yielded_under_drift(self) -> None:
+        """Regression: 5 records inserted behind the cursor gave 245 of max_items=250."""
+        collection = Collection.of(1000)
+        served_99 = False
+
+        def drift(offset: int, limit: int) -> None:
+            nonlocal served_99
+            if offset > 99 and not served_99:
+                served_99 = True
+                collection.insert(5, at=10)
+
+        collection.before = drift
+        client, _ = mock_client(collection, concurrency=1)
+        async with client:
+            got = [loc.id async for loc in client.locations(max_items=250)]
+        assert len(got) == 250
+        assert len(set(got)) == 250
+        assert got == [i for i in collection.ids if not i.startswith("new")][:250]
+
+
+class TestDriftRepair:
+    async def test_a_gap_that_moves_again_during_its_re_read_is_recovered(self) -> None:
+        """Regression: remove 2 behind the cursor, re-insert 2 before the re-read: nothing lost."""
+        collection = Collection.of(3000)
+        originals = list(collection.ids)
+        state = {"removed": False, "reinserted": False, "last": -1}
+
+        def drift(offset: int, limit: int) -> None:
+            if state["last"] == 99 and not state["removed"]:
+                collection.remove(2, at=10)
+                state["removed"] = True
+            elif state["removed"] and not state["reinserted"] and offset < state["last"]:
+                collection.insert(2, at=10)  # the client's re-read of the earlier span arrives
+                state["reinserted"] = True
+            state["last"] = offset
+
+        collection.before = drift
+        client, _ = mock_client(collection, concurrency=1)
+        async with client:
+            pager = client.locations()
+            got = [loc.id async for loc in pager]
+        assert state["reinserted"], "the scenario's re-read was never requested"
+        assert len(got) == len(set(got))
+        missing = set(originals) - set(got)
+        stats = pager.statistics()
+        # Either recovered, or counted: never a silent loss reported as complete.
+        assert missing == set() or (stats.unrecovered_drift > 0 and not stats.complete)
+        assert missing == set()
+        assert stats.complete
+
+    @pytest.mark.parametrize("concurrency", [1, 3, 8])
+    @pytest.mark.parametrize("seed", range(6))
+    async def test_random_drift_loses_nothing_unreported(self, concurrency: int, seed: int) -> None:
+        """Inserts and removals anywhere, any time: every record present throughout is yielded
+        once, or the walk says it is not complete."""
+        import random
+
+        rng = random.Random(seed)
+        collection = Collection.of(2000, latency=0.0005)
+        originals = set(collection.ids)
+        touched: set[str] = set()
+
+        def drift(offset: int, limit: int) -> None:
+            if rng.random() < 0.3:
+                at = rng.randrange(0, len(collection.ids))
+                if rng.random() < 0.5:
+                    collection.insert(rng.randint(1, 3), at=at, tag=f"n{rng.random()}")
+                else:
+                    touched.update(collection.remove(rng.randint(1, 3), at=at))
+
+        collection.before = drift
+        client, _ = mock_client(collection, concurrency=concurrency)
+        async with client:
+            pager = client.locations()
+            got = [loc.id async for loc in pager]
+        assert len(got) == len(set(got)), "a record was yielded twice"
+        lost = (originals - touched) - set(got)
+        stats = pager.statistics()
+        assert not lost or not stats.complete, f"lost {sorted(lost)[:5]} yet reported complete"
+
+
+class TestResume:
+    async def test_resume_after_removals_while_stopped_loses_nothing(self) -> None:
+        """Regression: a walk failed near 500, 5 records before it removed, resume skipped 5."""
+        collection = Collection.of(2000)
+        collection.script[page_at(5)] = [TransportError("connection reset")] * 4
+        client, _ = mock_client(collection, concurrency=1)
+        async with client:
+            first: list[str] = []
+            with pytest.raises(TransportError) as caught:
+                async for loc in client.locations():
+                    first.append(loc.id)
+            point = caught.value.resume
+            assert isinstance(point, ResumePoint)
+            assert point.offset == len(first)
+            removed = collection.remove(5, at=200)
+            rest = [loc.id async for loc in client.locations(resume=point)]
+        assert first + rest == [
+            i for i in Collection.of(2000).ids if i not in removed or i in first
+        ]
+        assert len(set(first + rest)) == len(first + rest)
+
+    @pytest.mark.parametrize("change", ["insert", "remove", "none"])
+    async def test_a_resume_point_survives_json_and_any_small_shift(self, change: str) -> None:
+        """A stored ResumePoint continues exactly where the walk stopped, shifts either way."""
+        import msgspec
+
+        collection = Collection.of(1000)
+        client, _ = mock_client(collection)
+        async with client:
+            pager = client.locations()
+            first = []
+            async for loc in pager:
+                first.append(loc.id)
+                if len(first) == 333:
+                    break
+            stored = msgspec.json.encode(pager.resume)
+            if change == "insert":
+                collection.insert(7, at=100)
+            elif change == "remove":
+                collection.remove(7, at=100)
+            point = msgspec.json.decode(stored, type=ResumePoint)
+            rest = [loc.id async for loc in client.locations(resume=point)]
+        expected_rest = [i for i in collection.ids if i not in first and not i.startswith("new")]
+        assert rest == expected_rest
+
+
+def page_at(k: int, page_size: int = 100) -> int:
+    return k * (page_size - 1)
+
+
+class TestRequestsSpent:
+    @pytest.mark.parametrize(
+        ("total", "concurrency", "needed"),
+        [
+            pytest.param(100, 8, 2, id="100-at-8"),
+            pytest.param(1234, 8, 14, id="1234-at-8"),
+            pytest.param(1000, 32, 12, id="1000-at-32"),
+            pytest.param(0, 8, 1, id="empty"),
+            pytest.param(50, 8, 2, id="one-short-page"),
+        ],
+    )
+    async def test_speculation_past_the_end_is_bounded(
+        self, total: int, concurrency: int, needed: int
+    ) -> None:
+        """Regression: 100 records at concurrency 8 cost 9 requests; now at most c-1 extra."""
+        collection = Collection.of(total)
+        client, transport = mock_client(collection, concurrency=concurrency)
+        async with client:
+            pager = client.locations()
+            assert len(await pager.collect()) == total
+        sent = len(transport.requests)
+        assert needed <= sent <= needed + concurrency - 1
+        past_end = [offset for offset, _, n in collection.served if n == 0 and offset >= total]
+        assert len(past_end) <= max(concurrency - 1, 1)
+
+    async def test_a_small_walk_costs_its_pages_plus_one(self) -> None:
+        """With slow start, 250 records at concurrency 8 cost about what they need."""
+        collection = Collection.of(250)
+        client, transport = mock_client(collection, concurrency=8)
+        async with client:
+            await client.locations().collect()
+        assert len(transport.requests) <= 3 + 1 + 1
+
+
+class TestConcurrencyBound:
+    async def test_never_more_than_concurrency_in_flight_under_retries_and_drift(self) -> None:
+        """Regression: concurrency=2 with a few 503s showed 3 requests in flight."""
+        collection = Collection.of(3000, latency=0.002)
+        for k in (3, 7, 8, 15):
+            collection.script[page_at(k)] = [Response(503, {}, b"")]
+        collection.script[page_at(20)] = [Response(200, {}, b"<html>oops</html>")]
+        removed = False
+
+        def drift(offset: int, limit: int) -> None:
+            nonlocal removed
+            if offset > 1000 and not removed:
+                removed = True
+                collection.remove(3, at=500)  # forces a re-read while the window is busy
+
+        collection.before = drift
+        client, transport = mock_client(collection, concurrency=2)
+        async with client:
+            pager = client.locations()
+            got = await pager.collect()
+        assert [r.id for r in got] == Collection.of(3000).ids  # the removed ones were yielded
+        assert sum(1 for _, _, n in collection.served if n == -1) == 5  # every fault was served
+        assert pager.statistics().drift_events >= 1
+        assert transport.max_in_flight <= 2
+
+
+class TestAbandonedWalks:
+    """Every way to leave a walk cancels its fetches at once; leftovers are found by looking at
+    every task, not at names."""
+
+    @pytest.mark.parametrize("keep_reference", [True, False])
+    @pytest.mark.parametrize("form", ["items", "pages", "raw", "raw_pages"])
+    async def test_break(self, form: str, keep_reference: bool) -> None:
+        """Regression: breaking out of `.pages()` with a reference kept left 16 tasks pending."""
+        client, _ = mock_client(Collection.of(100_000, hang_from=200), concurrency=8)
+        async with client:
+            pager = client.locations()
+            walk: Any = {
+                "items": lambda: pager,
+                "pages": pager.pages,
+                "raw": pager.raw,
+                "raw_pages": pager.raw_pages,
+            }[form]()
+            async for _ in walk:
+                await asyncio.sleep(0.01)  # let the window fill with hanging fetches
+                break
+            if not keep_reference:
+                del walk
+            await settle()
+            assert leftover_tasks() == set()
+
+    async def test_an_exception_in_the_loop_body(self) -> None:
+        """An error raised by the caller's own code leaves nothing behind."""
+        client, _ = mock_client(Collection.of(100_000, hang_from=200))
+        async with client:
+            with pytest.raises(ZeroDivisionError):
+                async for _ in client.locations():
+                    await asyncio.sleep(0.01)
+                    1 / 0  # noqa: B018
+            await settle()
+            assert leftover_tasks() == set()
+
+    async def test_garbage_collection_of_a_cycle(self) -> None:
+        """A walk kept alive only by a reference cycle is closed when the collector runs."""
+        client, _ = mock_client(Collection.of(100_000, hang_from=200))
+        async with client:
+            holder: dict[str, Any] = {}
+            holder["self"] = holder
+            holder["pages"] = client.locations().pages()
+            await holder["pages"].__anext__()
+            await asyncio.sleep(0.01)
+            del holder
+            gc.collect()
+            await settle()
+            assert leftover_tasks() == set()
+
+    async def test_closing_the_client_ends_its_walks_with_a_typed_error(self) -> None:
+        """A walk interrupted by `aclose()` raises ClientClosedError, not a stray CancelledError."""
+        from paren_async import ClientClosedError
+
+        client, _ = mock_client(Collection.of(100_000, hang_from=200))
+        pages = client.locations().pages()
+        await pages.__anext__()
+
+        async def close_soon() -> None:
+            await asyncio.sleep(0.01)
+            await client.aclose()
+
+        closer = asyncio.ensure_future(close_soon())
+        with pytest.raises(ClientClosedError):
+            async for _ in pages:
+                pass
+        await closer
+        await settle()
+        assert leftover_tasks() == set()
+
+
+class TestEventLoops:
+    def test_a_client_used_from_a_second_event_loop_says_what_to_do(self) -> None:
+        """Regression: a module-level client in two asyncio.run() calls raised a raw RuntimeError."""
+        from paren_async import UsageError
+
+        client, _ = mock_client(Collection.of(10))
+        assert asyncio.run(client.locations().collect())
+        with pytest.raises(UsageError, match="another event loop"):
+            asyncio.run(client.locations().collect())
+
+
+class TestErrorsCarryTheirContext:
+    async def test_pagination_error_has_method_url_and_resume(self) -> None:
+        """Regression: PaginationError carried no method or URL."""
+        collection = Collection.of(500, ignore_offset=True)
+        client, _ = mock_client(collection, concurrency=1)
+        async with client:
+            with pytest.raises(PaginationError) as caught:
+                await client.locations().collect()
+        error = caught.value
+        assert error.method == "GET"
+        assert error.url is not None and "offset=99" in error.url
+        assert error.resume == ResumePoint(100, tuple(collection.ids[92:100]))
+
+    async def test_walk_deadline_has_method_url_and_resume(self) -> None:
+        """Regression: the walk-deadline TimeoutError carried no method or URL."""
+        client, _ = mock_client(Collection.of(100_000, hang_from=300), concurrency=2)
+        async with client:
+            with pytest.raises(TimeoutError) as caught:
+                await client.locations(deadline=0.2).collect()
+        error = caught.value
+        assert error.method == "GET" and error.url is not None and "offset=" in error.url
+        assert error.resume is not None and error.resume.offset > 0
+
+
+class TestBadRecords:
+    def _collection(self) -> Collection:
+        collection = Collection.of(300)
+        good = [b'{"id": "%s"}' % i.encode() for i in collection.ids[99:199]]
+        good[5] = b'{"id": "L00104", "charging_pool": {"evses": "many"}}'
+        body = b'{"data": [' + b", ".join(good) + b"]}"
+        collection.script[99] = [Response(200, {}, body)]
+        return collection
+
+    async def test_one_bad_record_costs_only_itself_and_is_reported(self) -> None:
+        """The rest of its page and the walk go on; the hook gets id, offset, path and bytes."""
+        reported: list[BadRecordEvent] = []
+        client, _ = mock_client(self._collection(), hooks=EventHooks(on_bad_record=reported.append))
+        async with client:
+            pager = client.locations()
+            got = [loc.id async for loc in pager]
+        assert got == [i for i in Collection.of(300).ids if i != "L00104"]
+        (event,) = reported
+        assert (event.record.id, event.record.offset) == ("L00104", 104)
+        assert event.record.path == "$.charging_pool.evses"
+        assert b'"many"' in event.record.raw
+        stats = pager.statistics()
+        assert (stats.bad_records, stats.complete) == (1, False)
+        assert client.statistics().bad_records == 1
+
+    async def test_the_raw_path_keeps_the_bad_record(self) -> None:
+        """`.raw()` never decodes a record, so it hands on the odd one with the others."""
+        client, _ = mock_client(self._collection())
+        async with client:
+            got = [raw async for raw in client.locations().raw()]
+        assert len(got) == 300
+
+    async def test_raise_policy(self) -> None:
+        """`bad_records="raise"` stops at the record with a RecordError holding it."""
+        client, _ = mock_client(self._collection())
+        async with client:
+            with pytest.raises(RecordError) as caught:
+                await client.locations(bad_records="raise").collect()
+        assert caught.value.record.id == "L00104"
+        assert isinstance(caught.value, DecodeError)
+
+    async def test_a_latin_1_body_reaches_both_paths_as_the_same_text(self) -> None:
+        """A body declared iso-8859-1 is transcoded for the typed and the raw path alike."""
+        collection = Collection.of(0)
+        body = '{"data": [{"id": "caf\u00e9", "name": "Caf\u00e9"}]}'.encode("latin-1")
+        headers = {"Content-Type": "application/json; charset=iso-8859-1"}
+        collection.script[0] = [Response(200, headers, body), Response(200, headers, body)]
+        client, _ = mock_client(collection)
+        async with client:
+            (typed,) = (await client.locations()).items
+            raw = [r async for r in client.locations(max_items=1).raw()]
+        assert typed.name == "Caf\u00e9"
+        assert raw == ['{"id": "caf\u00e9", "name": "Caf\u00e9"}'.encode()]
+
+
+class TestGenericWalks:
+    async def test_paginate_any_path_typed_or_raw(self) -> None:
+        """`paginate(path, model=...)` walks an undocumented endpoint with the same guarantees."""
+        import msgspec
+
+        class Thing(msgspec.Struct):
+            id: str
+
+        collection = Collection.of(250)
+        client, transport = mock_client(collection)
+        async with client:
+            things = await client.paginate("/v2/things", model=Thing, region="east").collect()
+            raws = await client.paginate("/v2/things").collect()
+        assert [t.id for t in things] == collection.ids
+        assert [msgspec.json.decode(r)["id"] for r in raws] == collection.ids
+        assert transport.requests[0].url.startswith("http://127.0.0.1:9/v2/things?region=east&")
+
+    async def test_endpoint_paths_can_be_overridden(self) -> None:
+        """The assumed Metadata path is an option, not a release."""
+        client, transport = mock_client(Collection.of(5), metadata_path="/metadata/v2/locations")
+        async with client:
+            await client.locations().collect()
+        assert transport.requests[0].url.startswith("http://127.0.0.1:9/metadata/v2/locations?")
+
+
+class TestSecrets:
+    async def test_the_secret_is_in_no_traceback_locals(self) -> None:
+        """Regression: the Authorization header sat in a local dict of `_transport.py`."""
+        import traceback
+
+        secret = "s3cr3t-value-that-must-not-leak"
+        token = "Basic a2V5OnMzY3IzdC12YWx1ZS10aGF0LW11c3Qtbm90LWxlYWs="
+        client = ParenClient("key", secret, base_url="http://127.0.0.1:9", retry=None)
+        async with client:
+            with pytest.raises(TransportError) as caught:
+                await client.locations().collect()
+        error = caught.value
+        assert error.__traceback__ is not None
+        frames = error.__traceback__.tb_next  # all but this test's own frame, which holds `secret`
+        text = "".join(
+            traceback.TracebackException(type(error), error, frames, capture_locals=True).format()
+        )
+        assert "_transport.py" in text  # the frames that held the header were formatted
+        assert secret not in text and token not in text and token.split()[1] not in text
+        with pytest.raises(Exception) as failed_init:  # noqa: PT011
+            ParenClient("key", secret, base_url="ftp://nowhere")
+        error = failed_init.value
+        assert error.__traceback__ is not None
+        text = "".join(
+            traceback.TracebackException(
+                type(error), error, error.__traceback__.tb_next, capture_locals=True
+            ).format()
+        )
+        assert "api_key" in text  # ParenClient.__init__'s frame was formatted
+        assert secret not in text
+
+
+async def test_time_limits_do_not_count_queueing() -> None:
+    """The walk keeps time; a test that needs a clock can rely on time.monotonic."""
+    assert time.monotonic() > 0
