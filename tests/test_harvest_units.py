@@ -30,8 +30,9 @@ from paren_async._harvest._ids import IdSet, record_key
 from paren_async._harvest._journal import Journal
 from paren_async._harvest._rows import STANDARDS, STATUSES, columns, row
 
-RUN = {"endpoint": "metadata", "filters": {}, "format": "ndjson", "max_items": None,
-       "offset": 0, "page_size": 100}  # fmt: skip
+RUN = {"base_url": "http://127.0.0.1:1", "endpoint": "metadata", "filters": {},
+       "format": "ndjson", "max_items": None, "offset": 0, "page_size": 100,
+       "path": "/metadata/v1/locations"}  # fmt: skip
 
 
 def checkpoint(**changes: object) -> Checkpoint:
@@ -103,6 +104,8 @@ def test_fingerprint_is_stable_and_order_free() -> None:
     "change",
     [
         pytest.param({"endpoint": "realtime"}, id="endpoint"),
+        pytest.param({"base_url": "http://127.0.0.1:2"}, id="base-url"),
+        pytest.param({"path": "/metadata/v2/locations"}, id="path"),
         pytest.param({"filters": {"state": "NY"}}, id="filters"),
         pytest.param({"page_size": 50}, id="page-size"),
         pytest.param({"format": "csv"}, id="format"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import threading
 import time
@@ -44,6 +45,8 @@ async def harvest(
     handle_signals: bool = True,
 ) -> Outcome:
     """Run or resume one harvest. Failures and interruptions come back as the ``Outcome``."""
+    # The checkpoint is bound to the server actually asked, whatever the options said.
+    options = dataclasses.replace(options, base_url=client.base_url)
     outcome = Outcome("failed", EXIT_OUTPUT, options.out, options.format, options.family)
     try:
         journal, start = open_journal(Paths.for_output(options.out), options, outcome)

@@ -1,0 +1,122 @@
+"""Regression tests for the harvest's safety holes (issue 11, section 1), each from its input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paren_async import ParenClient, RetryPolicy
+from paren_async._harvest import HarvestOptions, Outcome, harvest
+from paren_async._harvest._start import differences
+from paren_async.testing import EmulatorFactory, Fault, ParenEmulator
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+async def run(emulator: ParenEmulator, out: Path, **options: Any) -> Outcome:
+    """One quiet harvest through the engine, without touching the process's signal handlers."""
+    client = ParenClient(
+        emulator.api_key, emulator.api_secret, base_url=emulator.url, retry=NO_RETRY
+    )
+    async with client:
+        return await harvest(
+            client,
+            HarvestOptions(out=out, **options),
+            stream=io.StringIO(),
+            progress="quiet",
+            handle_signals=False,
+        )
+
+
+def ids(path: Path) -> list[str]:
+    return [json.loads(line)["id"] for line in path.read_bytes().splitlines()]
+
+
+async def fail_from_page(emulator: ParenEmulator, page: int, **walk: Any) -> int:
+    """Make every request from the walk's ``page``-th page on fail; returns that page's offset."""
+    emulator.reset_statistics()
+    async with ParenClient(emulator.api_key, emulator.api_secret, base_url=emulator.url) as client:
+        async for _ in client.locations(**walk).raw_pages():
+            pass
+    offset = sorted({r.offset for r in emulator.requests if r.offset is not None})[page]
+    emulator.inject(Fault.SERVER_ERROR, offset=offset, times=None)
+    return offset
+
+
+def files(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
+# -- 1. a resume is bound to the server and the endpoint path --
+
+
+async def test_resume_against_another_server_is_refused(
+    paren_emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
+    """Run 1 fails on server A; a resume pointed at server B is refused, naming both URLs."""
+    a = await paren_emulator_factory(locations=1_000, seed=1)
+    b = await paren_emulator_factory(locations=1_000, seed=2)
+    out = tmp_path / "o.ndjson"
+    await fail_from_page(a, 5)
+    first = await run(a, out)
+    assert (first.status, first.exit_code) == ("failed", 4)
+    assert first.checkpoint is not None and 0 < first.records <= 500
+    b.reset_statistics()
+    again = await run(b, out, resume=True)
+    assert (again.status, again.exit_code) == ("failed", 5)
+    assert f"base_url differs: checkpoint {a.url}, now {b.url}" in (again.error or "")
+    assert b.statistics().requests == 0
+    assert not out.exists()
+    a.clear_faults()
+    done = await run(a, out, resume=True)  # the right server still resumes
+    assert (done.status, ids(out)) == ("done", a.ids())
+
+
+async def test_resume_of_the_other_endpoint_is_refused(
+    paren_emulator: ParenEmulator, tmp_path: Path
+) -> None:
+    """A Metadata checkpoint cannot be resumed as a Realtime harvest: path and family named."""
+    out = tmp_path / "o.ndjson"
+    await fail_from_page(paren_emulator, 3)
+    assert (await run(paren_emulator, out)).checkpoint is not None
+    again = await run(paren_emulator, out, realtime=True, resume=True)
+    assert again.exit_code == 5
+    assert "path differs: checkpoint /metadata/v1/locations, now /realtime/v1/locations" in (
+        again.error or ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "message"),
+    [
+        pytest.param(
+            {"base_url": "http://A"},
+            {"base_url": "http://B"},
+            "base_url differs: checkpoint http://A, now http://B",
+            id="base-url",
+        ),
+        pytest.param(
+            {},
+            {"base_url": "http://B"},
+            "base_url differs: checkpoint (not recorded: an older paren-async wrote it), "
+            "now http://B",
+            id="older-checkpoint",
+        ),
+        pytest.param(
+            {"filters": {"state": "NY"}, "max_items": None},
+            {"filters": {}, "max_items": 5},
+            "filters differs: checkpoint state=NY, now (none); "
+            "max_items differs: checkpoint (none), now 5",
+            id="two-differences",
+        ),
+    ],
+)
+def test_differences_name_each_changed_option(
+    before: dict[str, object], now: dict[str, object], message: str
+) -> None:
+    """The refusal names every option that differs, with the checkpoint's value and today's."""
+    assert differences(before, now) == message
