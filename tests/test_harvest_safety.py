@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +123,55 @@ def test_differences_name_each_changed_option(
 ) -> None:
     """The refusal names every option that differs, with the checkpoint's value and today's."""
     assert differences(before, now) == message
+
+
+# -- 3. the demo never touches files it did not create --
+
+
+def demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = ["demo", "--locations", "300", "--latency", "2ms", "--jitter", "1ms", *args]
+    return subprocess.run(
+        [sys.executable, "-m", "paren_async", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_demo_leaves_an_unfinished_harvest_in_its_folder_alone(tmp_path: Path) -> None:
+    """An unfinished harvest's journal and checkpoint in the folder survive a demo byte for byte."""
+    real = {
+        "locations.ndjson.part": b'{"id":"real-1"}\n' * 991,
+        "locations.ndjson.checkpoint": b'{"version":1,"fingerprint":"x"}\n',
+        "locations.ndjson": b'{"id":"yesterday"}\n',
+    }
+    for name, data in real.items():
+        (tmp_path / name).write_bytes(data)
+    done = demo(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == real
+    written = Path(done.stdout.split("Harvested 300 locations into ")[1].split(" (")[0])
+    try:
+        assert written.parent.name.startswith("paren-demo-")
+        assert len(written.read_bytes().splitlines()) == 300
+    finally:
+        shutil.rmtree(written.parent)
+
+
+@pytest.mark.parametrize(
+    "existing",
+    [
+        pytest.param("mine.ndjson", id="the-output"),
+        pytest.param("mine.ndjson.checkpoint", id="a-checkpoint"),
+        pytest.param("mine.ndjson.part", id="a-journal"),
+    ],
+)
+def test_demo_refuses_an_out_that_exists(tmp_path: Path, existing: str) -> None:
+    """``--out`` naming an existing file, or one with a checkpoint or journal, exits 5 untouched."""
+    (tmp_path / existing).write_bytes(b"precious\n")
+    done = demo(tmp_path, "--out", "mine.ndjson")
+    assert done.returncode == 5
+    assert "the demo did not create it" in done.stderr
+    assert files(tmp_path) == [existing]
+    assert (tmp_path / existing).read_bytes() == b"precious\n"
