@@ -216,6 +216,12 @@ async def test_realtime_harvest_to_csv_adds_prices(
     rows = read_csv(tmp_path / "rt.csv")
     assert [row["id"] for row in rows] == paren_emulator.ids()
     assert {row["currency"] for row in rows} == {"USD"}
-    priced = [row for row in rows if row["energy_price_min"]]
+    priced = [row for row in rows if row["energy_price_min_per_kwh"]]
     assert len(priced) > len(rows) // 2
-    assert all(float(row["energy_price_min"]) <= float(row["energy_price_max"]) for row in priced)
+    assert all(
+        float(row["energy_price_min_per_kwh"]) <= float(row["energy_price_max_per_kwh"])
+        for row in priced
+    )
+    # The emulator's reliability extras are kept, parsed and whole.
+    assert all(0 <= float(row["reliability_uptime_7d"]) <= 1 for row in rows)
+    assert all(json.loads(row["reliability"])["uptime_7d"] for row in rows)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from paren_async import ParenClient, RetryPolicy
 from paren_async._harvest import HarvestOptions, Outcome, harvest
@@ -48,6 +55,57 @@ async def fail_from_page(emulator: ParenEmulator, page: int, **walk: Any) -> int
     offset = sorted({r.offset for r in emulator.requests if r.offset is not None})[page]
     emulator.inject(Fault.SERVER_ERROR, offset=offset, times=None)
     return offset
+
+
+@contextlib.asynccontextmanager
+async def records_server(records: list[bytes]) -> AsyncIterator[str]:
+    """A loopback Paren serving exactly ``records`` (bytes as given) on both paths; yields its URL."""
+
+    async def locations(request: web.Request) -> web.Response:
+        offset, limit = int(request.query["offset"]), int(request.query["limit"])
+        page = b",".join(records[offset : offset + limit])
+        body = b'{"data":[' + page + b'],"status_code":200,"status_message":"Success"}'
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/metadata/v1/locations", locations)
+    app.router.add_get("/realtime/v1/locations", locations)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(shutdown_timeout=0.1)
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def cli(cwd: Path, *args: str, base_url: str = "", **env: str) -> tuple[int, str, str]:
+    """``paren-async ARGS`` in a subprocess: exit code, stdout, stderr."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PAREN_")}
+    environment.update(PAREN_API_KEY="key", PAREN_API_SECRET="secret")
+    if base_url:
+        environment["PAREN_BASE_URL"] = base_url
+    environment.update(env)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "paren_async",
+        *args,
+        cwd=cwd,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+def summary(stdout: str) -> dict[str, Any]:
+    """The one JSON line on stdout."""
+    lines = stdout.splitlines()
+    assert len(lines) == 1, stdout
+    parsed: dict[str, Any] = json.loads(lines[0])
+    return parsed
 
 
 def files(directory: Path) -> list[str]:
@@ -175,3 +233,50 @@ def test_demo_refuses_an_out_that_exists(tmp_path: Path, existing: str) -> None:
     assert "the demo did not create it" in done.stderr
     assert files(tmp_path) == [existing]
     assert (tmp_path / existing).read_bytes() == b"precious\n"
+
+
+# -- 2. a record the typed export cannot take is set aside, never a blocked job --
+
+GOOD = [b'{"id":"L%d","address":{"postal_code":"0703%d"}}' % (i, i) for i in range(5)]
+BAD = [
+    b'{"id":"empty-stamp","last_updated":""}',
+    b'{"id":"null-evses","charging_pool":{"evses":null}}',
+    b'{"id":"latin-1","name":"Caf\xe9 Borne"}',
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+async def test_records_the_export_cannot_take_go_to_a_rejects_file(
+    tmp_path: Path, fmt: str
+) -> None:
+    """Bad records are written raw beside the output and counted; the run completes, exit 0."""
+    records = [GOOD[0], BAD[0], GOOD[1], BAD[1], GOOD[2], BAD[2], *GOOD[3:]]
+    async with records_server(records) as url:
+        code, stdout, stderr = await cli(tmp_path, "harvest", "--out", f"o.{fmt}", base_url=url)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    line = summary(stdout)
+    assert (line["event"], line["records"], line["rejected"]) == ("harvest.done", 8, 3)
+    assert line["rejects"] == f"o.{fmt}.rejects.ndjson"
+    assert (tmp_path / f"o.{fmt}.rejects.ndjson").read_bytes() == b"".join(r + b"\n" for r in BAD)
+    assert "3 records could not become" in stderr
+    assert "line 2 (empty-stamp): Invalid RFC3339 encoded datetime - at `$.last_updated`" in stderr
+    assert files(tmp_path) == [f"o.{fmt}", f"o.{fmt}.rejects.ndjson"]
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO((tmp_path / "o.csv").read_text())))
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(tmp_path / "o.parquet").to_pylist()
+    assert [row["id"] for row in rows] == [f"L{i}" for i in range(5)]
+    assert [row["postal_code"] for row in rows] == [f"0703{i}" for i in range(5)]
+
+
+async def test_a_clean_republication_removes_the_old_rejects_file(tmp_path: Path) -> None:
+    """The rejects file describes the output beside it: a clean harvest of it removes a stale one."""
+    async with records_server([BAD[0], *GOOD]) as url:
+        assert (await cli(tmp_path, "harvest", "--out", "o.csv", base_url=url))[0] == 0
+    assert (tmp_path / "o.csv.rejects.ndjson").exists()
+    async with records_server(GOOD) as url:
+        code, stdout, _ = await cli(tmp_path, "harvest", "--out", "o.csv", base_url=url)
+    assert (code, summary(stdout)["rejected"], files(tmp_path)) == (0, 0, ["o.csv"])

@@ -157,9 +157,12 @@ class _Run:
             return error
         if self._options.format != "ndjson":
             self._display.message(f"writing {self._options.format} to {self._options.out}")
-        outcome.size = await asyncio.to_thread(
+        outcome.size, rejects = await asyncio.to_thread(
             journal.publish, self._options.format, self._options.family, self._stop.is_set
         )
+        if rejects is not None and rejects.count:
+            outcome.rejected, outcome.rejects = rejects.count, rejects.path
+            outcome.reject_examples = rejects.examples
         self._published = True  # a signal that came too late to stop anything changes nothing
         return None
 

@@ -70,6 +70,10 @@ class Outcome:
     #: Size of the finished output in bytes.
     size: int = 0
     checkpoint: Path | None = None
+    #: Records the CSV/Parquet export could not take, and where they were written raw.
+    rejected: int = 0
+    rejects: Path | None = None
+    reject_examples: list[str] = field(default_factory=list)
     error: str | None = None
     error_type: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -106,6 +110,8 @@ class Outcome:
             "family": self.family,
             "bytes": self.size,
             "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+            "rejected": self.rejected,
+            "rejects": str(self.rejects) if self.rejects else None,
             "error": self.error,
             "error_type": self.error_type,
         }
@@ -134,6 +140,12 @@ class Outcome:
             )
         if self.status == "done":
             lines.append(f"  wrote {self.out} ({self.size / 1e6:,.1f} MB, {self.format})")
+        if self.rejected:
+            lines.append(
+                f"  warning: {self.rejected:,} records could not become {self.format} rows; "
+                f"they are in {self.rejects}, exactly as received"
+            )
+            lines.extend(f"    {example}" for example in self.reject_examples)
         elif self.checkpoint is not None:
             lines.append(
                 f"  {self.records:,} records are safe; checkpoint at offset {self.offset:,} "

@@ -18,8 +18,7 @@ def differences(before: Mapping[str, object], now: Mapping[str, object]) -> str:
     """``"base_url differs: checkpoint http://A, now http://B"``, one clause per difference."""
     differ = sorted(key for key in {*before, *now} if before.get(key) != now.get(key))
     clauses = [
-        f"{key} differs: checkpoint {_shown(before, key)}, now {_shown(now, key)}"
-        for key in differ
+        f"{key} differs: checkpoint {_shown(before, key)}, now {_shown(now, key)}" for key in differ
     ]
     return "; ".join(clauses) or "its fingerprint differs"
 
