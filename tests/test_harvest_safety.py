@@ -280,3 +280,49 @@ async def test_a_clean_republication_removes_the_old_rejects_file(tmp_path: Path
     async with records_server(GOOD) as url:
         code, stdout, _ = await cli(tmp_path, "harvest", "--out", "o.csv", base_url=url)
     assert (code, summary(stdout)["rejected"], files(tmp_path)) == (0, 0, ["o.csv"])
+
+
+# -- 4. a resume loses nothing whatever was removed while stopped --
+
+
+@pytest.mark.parametrize(
+    ("removed", "at"),
+    [
+        pytest.param(5, 100, id="five-before-the-checkpoint"),
+        pytest.param(5, 0, id="five-at-the-start"),
+        pytest.param(250, 100, id="more-than-two-pages"),
+    ],
+)
+async def test_resume_after_removals_loses_nothing(
+    paren_emulator: ParenEmulator, tmp_path: Path, removed: int, at: int
+) -> None:
+    """Killed near offset 500, records before it removed while stopped: the resume finds the rest."""
+    out = tmp_path / "o.ndjson"
+    await fail_from_page(paren_emulator, 5)
+    first = await run(paren_emulator, out)
+    assert first.checkpoint is not None and 400 <= first.offset <= 500
+    paren_emulator.clear_faults()
+    gone = set(paren_emulator.remove(removed, at=at))
+    done = await run(paren_emulator, out, resume=True)
+    harvested = ids(out)
+    assert done.status == "done"
+    assert len(harvested) == len(set(harvested)) == done.records
+    assert set(paren_emulator.ids()) <= set(harvested)  # before the fix: 5 shifted ones missing
+    assert set(harvested) - set(paren_emulator.ids()) <= gone
+    assert done.duplicates == 0  # the re-read before the checkpoint is not drift
+    assert done.as_json()["changed"] is False
+
+
+async def test_resume_without_changes_rereads_one_page_only(
+    paren_emulator: ParenEmulator, tmp_path: Path
+) -> None:
+    """With nothing changed, a resume re-reads one page before its checkpoint, no more."""
+    out = tmp_path / "o.ndjson"
+    await fail_from_page(paren_emulator, 5)
+    first = await run(paren_emulator, out)
+    paren_emulator.clear_faults()
+    paren_emulator.reset_statistics()
+    done = await run(paren_emulator, out, resume=True)
+    assert (done.status, ids(out)) == ("done", paren_emulator.ids())
+    offsets = sorted({r.offset for r in paren_emulator.requests if r.offset is not None})
+    assert offsets[0] == first.offset - 100
