@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import csv
@@ -98,6 +99,17 @@ async def cli(cwd: Path, *args: str, base_url: str = "", **env: str) -> tuple[in
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def cli_at(emulator: ParenEmulator, cwd: Path, *args: str) -> tuple[int, str, str]:
+    """``paren-async ARGS`` against ``emulator``, with its credentials."""
+    return await cli(
+        cwd,
+        *args,
+        base_url=emulator.url,
+        PAREN_API_KEY=emulator.api_key,
+        PAREN_API_SECRET=emulator.api_secret,
+    )
 
 
 def summary(stdout: str) -> dict[str, Any]:
@@ -326,3 +338,96 @@ async def test_resume_without_changes_rereads_one_page_only(
     assert (done.status, ids(out)) == ("done", paren_emulator.ids())
     offsets = sorted({r.offset for r in paren_emulator.requests if r.offset is not None})
     assert offsets[0] == first.offset - 100
+
+
+# -- 5. every exit prints the one JSON line; filters; empty harvests; one span for time and rate --
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--page-size", "0"], "must be an integer from 1 to 100", id="bad-value"),
+        pytest.param(["--bogus"], "unrecognized arguments: --bogus", id="unknown-option"),
+        pytest.param(["--format", "xml"], "invalid choice: 'xml'", id="bad-choice"),
+        pytest.param(["--filter", "state"], "expected KEY=VALUE", id="bad-filter"),
+        pytest.param(
+            ["--filter", "state=NY", "--filter", "state=NJ"],
+            "--filter state given twice (NY, NJ)",
+            id="repeated-filter",
+        ),
+    ],
+)
+async def test_argument_errors_print_the_json_line_and_exit_2(
+    paren_emulator: ParenEmulator, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Bad arguments exit 2 with the message on stderr and one JSON line; nothing is sent."""
+    paren_emulator.reset_statistics()
+    code, stdout, stderr = await cli_at(paren_emulator, tmp_path, "harvest", *args)
+    assert code == 2
+    assert message in stderr
+    line = summary(stdout)
+    assert (line["event"], line["exit"]) == ("harvest.failed", 2)
+    assert message in line["error"]
+    assert paren_emulator.statistics().requests == 0
+    assert files(tmp_path) == []
+
+
+async def test_the_same_filter_twice_with_one_value_is_one_filter(
+    paren_emulator: ParenEmulator, tmp_path: Path
+) -> None:
+    """``--filter state=NY --filter state=NY`` asks for NY once and harvests normally."""
+    args = ("--filter", "state=NY", "--filter", "state=NY", "--quiet")
+    code, stdout, _ = await cli_at(paren_emulator, tmp_path, "harvest", *args)
+    assert (code, summary(stdout)["records"]) == (0, 1_000)
+    queries = [r.query for r in paren_emulator.requests]
+    assert queries and all(q.get("state") == "NY" for q in queries)
+
+
+async def test_a_filtered_harvest_that_finds_nothing_says_so(
+    paren_emulator: ParenEmulator, tmp_path: Path
+) -> None:
+    """0 records is done (exit 0), and both the summary and the JSON line say why it may be."""
+    code, stdout, stderr = await cli_at(paren_emulator, tmp_path, "harvest", "--filter", "state=ZZ")
+    line = summary(stdout)
+    assert (code, line["records"]) == (0, 0)
+    note = "no records: nothing matched the filters state=ZZ"
+    assert note in stderr
+    assert any(note in text for text in line["notes"])
+
+
+async def test_after_a_resume_time_and_rate_describe_this_run(
+    paren_emulator: ParenEmulator, tmp_path: Path
+) -> None:
+    """elapsed_s and records_per_s describe one span, this run; earlier runs are in the total."""
+    out = tmp_path / "o.ndjson"
+    await fail_from_page(paren_emulator, 5)
+    first = await run(paren_emulator, out)
+    paren_emulator.clear_faults()
+    done = await run(paren_emulator, out, resume=True)
+    line: dict[str, Any] = done.as_json()
+    assert line["run_records"] == 1_000 - first.records
+    assert line["elapsed_s"] == round(done.run_elapsed, 3)
+    assert line["records_per_s"] == pytest.approx(line["run_records"] / done.run_elapsed, rel=0.01)
+    assert line["total_elapsed_s"] >= line["elapsed_s"]
+    assert "this run" in done.lines()[0]
+
+
+def test_an_unexpected_error_still_prints_the_json_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug (any exception) exits 1 with its message and the JSON line, never silently."""
+    from paren_async._cli import harvest as command
+
+    def broken(args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(command, "_run", broken)
+    assert command.run(argparse.Namespace()) == command.EXIT_INTERNAL == 1
+    captured = capsys.readouterr()
+    assert "unexpected RuntimeError: boom" in captured.err
+    line = summary(captured.out)
+    assert (line["event"], line["exit"], line["error_type"]) == (
+        "harvest.failed",
+        1,
+        "RuntimeError",
+    )

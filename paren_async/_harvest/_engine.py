@@ -71,6 +71,16 @@ async def harvest(
         journal.close()
 
 
+def _nothing_found(options: HarvestOptions) -> str:
+    """Say plainly that an empty harvest is empty, and what may explain it."""
+    if options.filters:
+        shown = " ".join(f"{key}={value}" for key, value in options.filters.items())
+        return f"no records: nothing matched the filters {shown} (check the names and values)"
+    return "no records: the endpoint returned none" + (
+        f" from offset {options.offset:,}" if options.offset else ""
+    )
+
+
 class _Run:
     def __init__(
         self,
@@ -144,6 +154,8 @@ class _Run:
             if code is None:
                 raise error
             return failed(outcome, error, code)
+        if outcome.status == "done" and outcome.records == 0:
+            outcome.notes.append(_nothing_found(self._options))
         return outcome
 
     async def _finish(self, error: BaseException | None) -> BaseException | None:

@@ -85,7 +85,7 @@ class Outcome:
 
     @property
     def rate(self) -> float:
-        """Records per second written by this run."""
+        """Records per second written by this run: ``run_records / run_elapsed``, one span."""
         return self.run_records / self.run_elapsed if self.run_elapsed > 0 else 0.0
 
     def as_json(self) -> dict[str, object]:
@@ -102,8 +102,11 @@ class Outcome:
             "requests": self.requests,
             "retries": self.retries,
             "offset": self.offset,
-            "elapsed_s": round(self.elapsed, 3),
+            # One span for time and rate: this run. A resumed harvest's earlier runs are in total.
+            "run_records": self.run_records,
+            "elapsed_s": round(self.run_elapsed, 3),
             "records_per_s": round(self.rate, 1),
+            "total_elapsed_s": round(self.elapsed, 3),
             "resumed": self.resumed,
             "out": str(self.out),
             "format": self.format,
@@ -114,16 +117,21 @@ class Outcome:
             "rejects": str(self.rejects) if self.rejects else None,
             "error": self.error,
             "error_type": self.error_type,
+            "notes": self.notes,
         }
 
     def lines(self) -> list[str]:
         """The human summary."""
         head = {"done": "harvest done", "interrupted": "harvest interrupted", "failed": "failed"}
-        rate = f" ({self.rate:,.0f} records/s this run)" if self.run_records else ""
+        span = f"{self.run_elapsed:.1f} s, {self.rate:,.0f} records/s"
+        if self.resumed:
+            span = (
+                f"this run {self.run_records:,} records in {span}; "
+                f"{self.elapsed:.1f} s over all runs"
+            )
         lines = [
             f"{head[self.status]}: {self.records:,} records in {self.pages:,} pages, "
-            f"{self.elapsed:.1f} s{rate}, {self.retries} retries, "
-            f"{self.duplicates} duplicates dropped"
+            f"{span}, {self.retries} retries, {self.duplicates} duplicates dropped"
         ]
         if self.status == "failed" and self.error:
             lines[0] = f"harvest failed: {self.error}"
