@@ -32,7 +32,11 @@ async def export_csv(emulator: ParenEmulator, out: Path, *, realtime: bool) -> l
             handle_signals=False,
         )
     assert outcome.status == "done"
-    return list(csv.DictReader(io.StringIO(out.read_text())))
+    return read_rows(out)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text())))
 
 
 def dictionary(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
@@ -104,3 +108,19 @@ def test_the_readme_carries_the_dictionary() -> None:
     text = README.read_text()
     for family in ("metadata", "realtime"):
         assert render(columns(family), "markdown") in text, f"regenerate the {family} table"
+
+
+def test_pandas_reads_postal_codes_as_text_with_the_printed_reader(tmp_path: Path) -> None:
+    """pandas guesses 12207 as an integer; the reader ``columns --format pandas`` prints does not."""
+    pandas = pytest.importorskip("pandas")
+    journal = tmp_path / "o.part"
+    codes = ["12207", "07030"]
+    journal.write_text(
+        "".join(f'{{"id":"L{i}","address":{{"postal_code":"{c}"}}}}\n' for i, c in enumerate(codes))
+    )
+    target = tmp_path / "o.csv"
+    export(journal, target, "csv", "metadata", lambda: False, Rejects(tmp_path / "rejects"))
+    assert pandas.read_csv(target).postal_code.tolist() == [12207, 7030]  # the hazard
+    scope: dict[str, Any] = {}
+    exec(render(columns("metadata"), "pandas", str(target)), scope)
+    assert scope["frame"].postal_code.tolist() == codes
