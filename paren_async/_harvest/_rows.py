@@ -84,22 +84,24 @@ def row(location: Location | RealtimeLocation) -> tuple[Value, ...]:
     statuses = [0] * (len(STATUSES) + 1)
     standards = [0] * (len(STANDARDS) + 1)
     connectors = ac = dc = 0
-    max_power: float | None = None
-    max_dc: float | None = None
+    powers: list[float] = []
+    dc_powers: list[float] = []
     for evse in pool.evses:
         statuses[_STATUS_INDEX.get((evse.status or "").strip(), -1)] += 1
         has_ac = has_dc = False
+        connectors += len(evse.connectors)
         for connector in evse.connectors:
-            connectors += 1
             standards[_STANDARD_INDEX.get(connector.standard or "", -1)] += 1
             power = connector.max_electric_power
-            is_dc = connector.power_type == "DC"
-            has_dc = has_dc or is_dc
-            has_ac = has_ac or (connector.power_type or "").startswith("AC")
             if power is not None:
-                max_power = power if max_power is None else max(max_power, power)
-                if is_dc:
-                    max_dc = power if max_dc is None else max(max_dc, power)
+                powers.append(power)
+            kind = connector.power_type
+            if kind == "DC":
+                has_dc = True
+                if power is not None:
+                    dc_powers.append(power)
+            elif kind is not None and kind.startswith("AC"):
+                has_ac = True
         dc += has_dc
         ac += has_ac and not has_dc
     values: tuple[Value, ...] = (location.id,)
@@ -124,8 +126,8 @@ def row(location: Location | RealtimeLocation) -> tuple[Value, ...]:
         ac,
         dc,
         connectors,
-        _kw(max_power),
-        _kw(max_dc),
+        _kw(max(powers, default=None)),
+        _kw(max(dc_powers, default=None)),
         *statuses,
         *standards,
     )
@@ -142,43 +144,34 @@ def _kw(watts: float | None) -> float | None:
     return None if watts is None else watts / _WATTS_PER_KW
 
 
-def _prices(tariff: Tariff | None, kind: str) -> list[float]:
-    if tariff is None:
-        return []
-    return [
-        component.price
-        for element in tariff.elements
-        for component in element.pricing_components
-        if component.type == kind and component.price is not None
-    ]
+def _by_type(tariff: Tariff | None) -> dict[str, list[float]]:
+    """A tariff's prices per component type (a type without a price maps to an empty list)."""
+    prices: dict[str, list[float]] = {}
+    if tariff is not None:
+        for element in tariff.elements:
+            for component in element.pricing_components:
+                if component.type:
+                    found = prices.setdefault(component.type, [])
+                    if component.price is not None:
+                        found.append(component.price)
+    return prices
 
 
 def _pricing(location: RealtimeLocation) -> tuple[Value, ...]:
     pricing = location.charging_pool.current_pricing
     tariff = pricing.non_member if pricing else None
-    member = pricing.member if pricing else None
-    energy = _prices(tariff, "ENERGY")
-    types = (
-        sorted(
-            {
-                component.type
-                for element in tariff.elements
-                for component in element.pricing_components
-                if component.type
-            }
-        )
-        if tariff
-        else []
-    )
+    prices = _by_type(tariff)
+    member = _by_type(pricing.member if pricing else None).get("ENERGY", ())
+    energy = prices.get("ENERGY", ())
     return (
         tariff.currency if tariff else None,
         min(energy, default=None),
         max(energy, default=None),
-        min(_prices(member, "ENERGY"), default=None),
-        max(_prices(tariff, "FLAT"), default=None),
-        max(_prices(tariff, "TIME"), default=None),
-        max(_prices(tariff, "PARKING_TIME"), default=None),
-        ",".join(types) or None,
+        min(member, default=None),
+        max(prices.get("FLAT", ()), default=None),
+        max(prices.get("TIME", ()), default=None),
+        max(prices.get("PARKING_TIME", ()), default=None),
+        ",".join(sorted(prices)) or None,
     )
 
 
