@@ -398,3 +398,29 @@ def test_parquet_without_pyarrow_says_what_to_install(
     assert main(["harvest", "--out", str(tmp_path / "o.parquet")]) == 2
     assert "pip install 'paren-async[parquet]'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("stamp", "written"),
+    [
+        pytest.param("2025-05-13T20:22:24Z", "2025-05-13T20:22:24Z", id="utc"),
+        pytest.param("2025-05-13T20:22:24", "2025-05-13T20:22:24Z", id="zone-less-means-utc"),
+        pytest.param("2025-05-13T22:22:24+02:00", "2025-05-13T20:22:24Z", id="offset"),
+    ],
+)
+def test_timestamps_are_utc_in_every_export(tmp_path: Path, stamp: str, written: str) -> None:
+    """Every timestamp column is UTC, whatever zone the record used, in CSV as in Parquet."""
+    import pyarrow.parquet as pq
+
+    journal = tmp_path / "out.part"
+    journal.write_bytes(b'{"id":"a","last_updated":"%s"}\n' % stamp.encode())
+    for fmt in ("csv", "parquet"):
+        export(
+            journal, tmp_path / f"o.{fmt}", fmt, "metadata", lambda: False, Rejects(tmp_path / "r")
+        )
+    assert (
+        next(csv.DictReader(io.StringIO((tmp_path / "o.csv").read_text())))["last_updated"]
+        == written
+    )
+    moment = pq.read_table(tmp_path / "o.parquet").column("last_updated").to_pylist()[0]
+    assert moment == datetime.fromisoformat(written.replace("Z", "+00:00"))

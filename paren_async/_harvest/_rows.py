@@ -9,7 +9,7 @@ UTF-8...) raises ``RowError`` for that record alone, and the caller sets it asid
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Final
 
 import msgspec
@@ -108,7 +108,7 @@ def row(location: Location | RealtimeLocation) -> tuple[Value, ...]:
     if not isinstance(location, RealtimeLocation):
         values += (location.name, location.operator.name if location.operator else None)
     values += (
-        location.last_updated,
+        _utc(location.last_updated),
         address.address,
         address.city,
         address.postal_code,
@@ -121,7 +121,7 @@ def row(location: Location | RealtimeLocation) -> tuple[Value, ...]:
     if not isinstance(location, RealtimeLocation):
         values += (pool.model, pool.program)
     values += (
-        pool.last_updated,
+        _utc(pool.last_updated),
         len(pool.evses),
         ac,
         dc,
@@ -138,6 +138,15 @@ def row(location: Location | RealtimeLocation) -> tuple[Value, ...]:
     else:
         values += (_json_text(getattr(location, "historical_performance", None)),)
     return values
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """In UTC, as the dictionary promises; a zone-less timestamp means UTC (paren-api.md 3.7)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 def _kw(watts: float | None) -> float | None:
