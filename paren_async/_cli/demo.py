@@ -138,4 +138,6 @@ def _summarise(args: argparse.Namespace, outcome: Outcome) -> None:
         f"  states      {top(found.states)}",
         f"  cities      {top(found.cities, 5)}",
     ]
+    if found.unreadable:
+        lines.append(f"  ({found.unreadable:,} records the typed models refuse are not counted)")
     print("\n".join(lines))
