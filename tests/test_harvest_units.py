@@ -424,3 +424,13 @@ def test_timestamps_are_utc_in_every_export(tmp_path: Path, stamp: str, written:
     )
     moment = pq.read_table(tmp_path / "o.parquet").column("last_updated").to_pylist()[0]
     assert moment == datetime.fromisoformat(written.replace("Z", "+00:00"))
+
+
+def test_demo_facts_skip_a_record_the_models_refuse(tmp_path: Path) -> None:
+    """The demo's tally counts a refused record as unreadable and goes on with the rest."""
+    from paren_async._harvest._facts import facts
+
+    path = tmp_path / "o.ndjson"
+    path.write_bytes(b'{"id":"a"}\n{"id":"b","last_updated":""}\n{"id":"c"}\n')
+    found = facts(path)
+    assert (found.locations, found.unreadable) == (2, 1)
