@@ -42,6 +42,25 @@ async def test_resume_against_another_server_is_refused(
     assert (done.status, ids(out)) == ("done", a.ids())
 
 
+async def test_cli_resume_with_paren_base_url_of_another_server_is_refused(
+    paren_emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
+    """The issue's input: run 1 fails on A; ``--resume`` with PAREN_BASE_URL=B exits 5, no file."""
+    a = await paren_emulator_factory(locations=1_000, seed=1)
+    b = await paren_emulator_factory(locations=1_000, seed=2, api_key=a.api_key,
+                                     api_secret=a.api_secret)  # fmt: skip
+    await fail_from_page(a, 9)
+    code, _, _ = await cli_at(a, tmp_path, "harvest", "--out", "o.ndjson", "--max-attempts", "1")
+    assert code == 4
+    b.reset_statistics()
+    args = ("harvest", "--out", "o.ndjson", "--max-attempts", "1", "--resume")
+    code, stdout, stderr = await cli_at(b, tmp_path, *args)
+    message = f"base_url differs: checkpoint {a.url}, now {b.url}"
+    assert (code, message in stderr, message in summary(stdout)["error"]) == (5, True, True)
+    assert b.statistics().requests == 0
+    assert "o.ndjson" not in files(tmp_path)
+
+
 async def test_resume_of_the_other_endpoint_is_refused(
     paren_emulator: ParenEmulator, tmp_path: Path
 ) -> None:
