@@ -35,7 +35,8 @@ output:
   Records are journaled to OUT.part and checkpointed in OUT.checkpoint about every second;
   OUT itself appears only when the harvest is complete (atomically). ndjson holds each record
   exactly as the server sent it, one per line; csv and parquet hold one flat row per location
-  (what each column holds: paren-async columns). After a crash, an error or Ctrl-C, run the same command with --resume.
+  (what each column holds: paren-async columns). After a crash, an error or Ctrl-C, run the
+  same command with --resume.
 
 exit codes:
   0    done
