@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## harvest the embedded emulator's 12,000 locations to locations.ndjson
+demo: $(STAMP)  ## harvest the embedded emulator's 12,000 locations into a new temporary directory
 	$(BIN)/paren-async demo
 
 test: $(STAMP)  ## the whole test suite

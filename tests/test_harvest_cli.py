@@ -164,7 +164,7 @@ def expected_row(record: dict[str, Any]) -> dict[str, Any]:
         "connectors": len(connectors),
         "evses_available": sum(e.get("status") == "AVAILABLE" for e in evses),
         "connectors_sae_j3400": sum(c.get("standard") == "SAE_J3400" for c in connectors),
-        "max_electric_power": float(max(powers)) if powers else None,
+        "max_power_kw": max(powers) / 1000 if powers else None,
         "pool_program": record["charging_pool"].get("program"),
     }
 
@@ -172,7 +172,7 @@ def expected_row(record: dict[str, Any]) -> dict[str, Any]:
 def csv_value(column: str, text: str) -> Any:
     if text == "":
         return None
-    if column in {"latitude", "longitude", "max_electric_power"}:
+    if column in {"latitude", "longitude", "max_power_kw", "max_dc_power_kw"}:
         return float(text)
     if column.startswith(("evses", "connectors")):
         return int(text)
@@ -202,6 +202,7 @@ async def test_flat_formats_hold_one_row_per_location(
 
         table = pq.read_table(tmp_path / "out.parquet")
         assert str(table.schema.field("last_updated").type) == "timestamp[us, tz=UTC]"
+        assert str(table.schema.field("postal_code").type) == "string"
         rows = table.to_pylist()
     assert len(rows) == len(expected) == 1_000
     for got, want in zip(rows, expected, strict=True):
@@ -304,7 +305,7 @@ async def test_exhausted_retries_exit_4_and_only_resume_continues(
     assert "pass --resume" in refused.stderr
     other = await harvest(emulator, tmp_path, "--out", "o.ndjson", "--page-size", "50", "--resume")
     assert other.code == 5
-    assert "different page_size" in other.stderr
+    assert "page_size differs: checkpoint 100, now 50" in other.stderr
     assert read(tmp_path / "o.ndjson.part") == journal
 
     emulator.clear_faults()

@@ -109,7 +109,9 @@ async def test_a_finished_walk_is_published_by_resume_without_requests(
     paths = Paths.for_output(out)
     first = await run(paren_emulator, tmp_path / "o.ndjson")
     paths.part.write_bytes((tmp_path / "o.ndjson").read_bytes())
-    write_checkpoint(paths.checkpoint, done_checkpoint(paths, first, fmt="csv"))
+    write_checkpoint(
+        paths.checkpoint, done_checkpoint(paths, first, fmt="csv", emulator=paren_emulator)
+    )
     paren_emulator.reset_statistics()
     outcome = await run(paren_emulator, out, format="csv", resume=True)
     assert outcome.exit_code == 0
@@ -125,15 +127,19 @@ async def test_a_published_harvest_with_a_stale_checkpoint_is_done(
     out = tmp_path / "o.ndjson"
     first = await run(paren_emulator, out)
     paths = Paths.for_output(out)
-    write_checkpoint(paths.checkpoint, done_checkpoint(paths, first, fmt="ndjson"))
+    write_checkpoint(
+        paths.checkpoint, done_checkpoint(paths, first, fmt="ndjson", emulator=paren_emulator)
+    )
     again = await run(paren_emulator, out, resume=True)
     assert (again.status, again.records) == ("done", first.records)
     assert files(tmp_path) == ["o.ndjson"]
 
 
-def done_checkpoint(paths: Paths, outcome: Outcome, *, fmt: Format) -> Checkpoint:
+def done_checkpoint(
+    paths: Paths, outcome: Outcome, *, fmt: Format, emulator: ParenEmulator
+) -> Checkpoint:
     """The checkpoint a finished walk of ``outcome`` into ``paths`` leaves before publishing."""
-    harvest_run = HarvestOptions(out=paths.out, format=fmt).run()
+    harvest_run = HarvestOptions(out=paths.out, format=fmt, base_url=emulator.url).run()
     size = paths.part.stat().st_size if paths.part.exists() else paths.out.stat().st_size
     return Checkpoint(
         fingerprint=fingerprint(harvest_run),
@@ -210,6 +216,12 @@ async def test_realtime_harvest_to_csv_adds_prices(
     rows = read_csv(tmp_path / "rt.csv")
     assert [row["id"] for row in rows] == paren_emulator.ids()
     assert {row["currency"] for row in rows} == {"USD"}
-    priced = [row for row in rows if row["energy_price_min"]]
+    priced = [row for row in rows if row["energy_price_min_per_kwh"]]
     assert len(priced) > len(rows) // 2
-    assert all(float(row["energy_price_min"]) <= float(row["energy_price_max"]) for row in priced)
+    assert all(
+        float(row["energy_price_min_per_kwh"]) <= float(row["energy_price_max_per_kwh"])
+        for row in priced
+    )
+    # The emulator's reliability extras are kept, parsed and whole.
+    assert all(0 <= float(row["reliability_uptime_7d"]) <= 1 for row in rows)
+    assert all(json.loads(row["reliability"])["uptime_7d"] for row in rows)

@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from paren_async import Location, RealtimeLocation
+from paren_async import Location
 from paren_async._cli import build_parser, main
 from paren_async._cli.harvest import _format, _resume_command
 from paren_async._harvest import EXIT_API, Outcome
@@ -25,13 +26,14 @@ from paren_async._harvest._checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
-from paren_async._harvest._export import export
+from paren_async._harvest._export import Rejects, export
 from paren_async._harvest._ids import IdSet, record_key
 from paren_async._harvest._journal import Journal
-from paren_async._harvest._rows import STANDARDS, STATUSES, columns, row
+from paren_async._harvest._rows import STANDARDS, STATUSES, RowError, columns, flatten, row
 
-RUN = {"endpoint": "metadata", "filters": {}, "format": "ndjson", "max_items": None,
-       "offset": 0, "page_size": 100}  # fmt: skip
+RUN = {"base_url": "http://127.0.0.1:1", "endpoint": "metadata", "filters": {},
+       "format": "ndjson", "max_items": None, "offset": 0, "page_size": 100,
+       "path": "/metadata/v1/locations"}  # fmt: skip
 
 
 def checkpoint(**changes: object) -> Checkpoint:
@@ -103,6 +105,8 @@ def test_fingerprint_is_stable_and_order_free() -> None:
     "change",
     [
         pytest.param({"endpoint": "realtime"}, id="endpoint"),
+        pytest.param({"base_url": "http://127.0.0.1:2"}, id="base-url"),
+        pytest.param({"path": "/metadata/v2/locations"}, id="path"),
         pytest.param({"filters": {"state": "NY"}}, id="filters"),
         pytest.param({"page_size": 50}, id="page-size"),
         pytest.param({"format": "csv"}, id="format"),
@@ -197,9 +201,10 @@ METADATA = {
                 "coordinates": {"latitude": "42.65", "longitude": -73.75}},
     "charging_pool": {"id": "P1", "model": "L2+DCFC", "program": "NEVI", "evses": [
         {"status": "AVAILABLE", "connectors": [
-            {"standard": "IEC_62196_T1", "max_electric_power": 7680},
-            {"standard": "SAE_J3400", "max_electric_power": 11520}]},
+            {"standard": "IEC_62196_T1", "power_type": "AC_1_PHASE", "max_electric_power": 7680},
+            {"standard": "SAE_J3400", "power_type": "AC_1_PHASE", "max_electric_power": 11520}]},
         {"status": "CHARGING", "connectors": [{"standard": "IEC_62196_T1_COMBO",
+                                               "power_type": "DC",
                                                "max_electric_power": 150000}]},
         {"status": "WARP_DRIVE", "connectors": [{"standard": "MAGLEV"}]},
         {"connectors": []},
@@ -219,7 +224,9 @@ def test_row_flattens_address_pool_and_evse_summaries() -> None:
     assert (values["latitude"], values["longitude"]) == (42.65, -73.75)
     assert (values["pool_model"], values["pool_program"]) == ("L2+DCFC", "NEVI")
     assert (values["evses"], values["connectors"]) == (4, 4)
-    assert values["max_electric_power"] == 150000
+    assert (values["max_power_kw"], values["max_dc_power_kw"]) == (150.0, 150.0)
+    assert (values["evses_ac"], values["evses_dc"]) == (1, 1)  # two ports have no power type
+    assert values["postal_code"] == "12207"
     assert (values["evses_available"], values["evses_charging"]) == (1, 1)
     assert values["evses_other"] == 2  # an unknown status and a missing one
     assert values["connectors_iec_62196_t1"] == 1
@@ -236,16 +243,50 @@ def test_row_of_a_bare_location_is_empty_not_an_error() -> None:
     assert values[1:15] == (None,) * 14
 
 
-def test_realtime_row_adds_energy_prices() -> None:
-    """Realtime rows add the non-member currency and the range of energy prices."""
-    record = {"id": "R", "charging_pool": {"current_pricing": {"non-member": {
-        "currency": "USD", "elements": [
+def test_realtime_row_adds_prices_with_units_and_reliability() -> None:
+    """Realtime rows add prices per unit, member prices, price types and the reliability block."""
+    record = {"id": "R", "name": "ignored", "charging_pool": {"current_pricing": {
+        "non-member": {"currency": "USD", "elements": [
             {"pricing_components": {"type": "ENERGY", "price": 0.48}},
             {"pricing_components": [{"type": "ENERGY", "price": 0.31},
-                                    {"type": "FLAT", "price": 1.0}]}]}}}}  # fmt: skip
-    location = msgspec.json.decode(json.dumps(record), type=RealtimeLocation)
-    assert row(location)[-3:] == ("USD", 0.31, 0.48)
-    assert len(row(location)) == len(columns("realtime"))
+                                    {"type": "FLAT", "price": 1.0},
+                                    {"type": "IDLE_FEE", "price": 0.4}]}]},
+        "member": {"currency": "USD", "elements": [
+            {"pricing_components": {"type": "ENERGY", "price": 0.26}}]}}},
+        "reliability": {"uptime_7d": 0.97, "failed_sessions_7d": "2", "new_metric": [1]}}  # fmt: skip
+    values = dict(
+        zip(
+            [c.name for c in columns("realtime")],
+            flatten(json.dumps(record).encode(), "realtime"),
+            strict=True,
+        )
+    )
+    assert "name" not in values and "operator" not in values and "pool_model" not in values
+    assert values["currency"] == "USD"
+    assert (values["energy_price_min_per_kwh"], values["energy_price_max_per_kwh"]) == (0.31, 0.48)
+    assert values["member_energy_price_min_per_kwh"] == 0.26
+    assert (values["flat_fee"], values["time_price_per_hour"]) == (1.0, None)
+    assert values["price_types"] == "ENERGY,FLAT,IDLE_FEE"
+    assert values["reliability_uptime_7d"] == 0.97
+    assert values["reliability_failed_sessions_7d"] == 2
+    assert json.loads(str(values["reliability"]))["new_metric"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        pytest.param(b'{"id":"a","last_updated":""}', "$.last_updated", id="empty-timestamp"),
+        pytest.param(b'{"id":"a","charging_pool":{"evses":null}}', "$.charging_pool.evses",
+                     id="null-evses"),
+        pytest.param(b'{"id":"a","name":"Caf\xe9"}', "UTF-8", id="latin-1"),
+        pytest.param(b'{"id":"a"', "truncated", id="truncated"),
+        pytest.param(b"[1, 2]", "Expected `object`", id="not-an-object"),
+    ],
+)  # fmt: skip
+def test_flatten_refuses_one_bad_record_with_a_reason(record: bytes, reason: str) -> None:
+    """A record the typed models refuse raises RowError naming why, and nothing else."""
+    with pytest.raises(RowError, match=re.escape(reason)):
+        flatten(record, "metadata")
 
 
 def test_csv_export_bytes(tmp_path: Path) -> None:
@@ -253,7 +294,10 @@ def test_csv_export_bytes(tmp_path: Path) -> None:
     journal = tmp_path / "out.part"
     journal.write_bytes(json.dumps(METADATA).encode() + b'\n{"id":"bare"}\n')
     target = tmp_path / "out.csv"
-    assert export(journal, target, "csv", "metadata", lambda: False) == 2
+    rejects = Rejects(tmp_path / "rejects")
+    assert export(journal, target, "csv", "metadata", lambda: False, rejects) == 2
+    assert rejects.count == 0
+    assert not rejects.path.exists()
     text = target.read_text()
     assert text.endswith("\n")
     parsed = list(csv.DictReader(io.StringIO(text)))
@@ -354,3 +398,39 @@ def test_parquet_without_pyarrow_says_what_to_install(
     assert main(["harvest", "--out", str(tmp_path / "o.parquet")]) == 2
     assert "pip install 'paren-async[parquet]'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("stamp", "written"),
+    [
+        pytest.param("2025-05-13T20:22:24Z", "2025-05-13T20:22:24Z", id="utc"),
+        pytest.param("2025-05-13T20:22:24", "2025-05-13T20:22:24Z", id="zone-less-means-utc"),
+        pytest.param("2025-05-13T22:22:24+02:00", "2025-05-13T20:22:24Z", id="offset"),
+    ],
+)
+def test_timestamps_are_utc_in_every_export(tmp_path: Path, stamp: str, written: str) -> None:
+    """Every timestamp column is UTC, whatever zone the record used, in CSV as in Parquet."""
+    import pyarrow.parquet as pq
+
+    journal = tmp_path / "out.part"
+    journal.write_bytes(b'{"id":"a","last_updated":"%s"}\n' % stamp.encode())
+    for fmt in ("csv", "parquet"):
+        export(
+            journal, tmp_path / f"o.{fmt}", fmt, "metadata", lambda: False, Rejects(tmp_path / "r")
+        )
+    assert (
+        next(csv.DictReader(io.StringIO((tmp_path / "o.csv").read_text())))["last_updated"]
+        == written
+    )
+    moment = pq.read_table(tmp_path / "o.parquet").column("last_updated").to_pylist()[0]
+    assert moment == datetime.fromisoformat(written.replace("Z", "+00:00"))
+
+
+def test_demo_facts_skip_a_record_the_models_refuse(tmp_path: Path) -> None:
+    """The demo's tally counts a refused record as unreadable and goes on with the rest."""
+    from paren_async._harvest._facts import facts
+
+    path = tmp_path / "o.ndjson"
+    path.write_bytes(b'{"id":"a"}\n{"id":"b","last_updated":""}\n{"id":"c"}\n')
+    found = facts(path)
+    assert (found.locations, found.unreadable) == (2, 1)

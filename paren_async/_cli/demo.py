@@ -2,6 +2,10 @@
 
 The emulator runs in this process on 127.0.0.1 with realistic per-request latency; the harvest is
 the very engine behind ``paren-async harvest`` (same journal, checkpoints and progress bar).
+
+The demo never touches a file it did not create: by default it writes into a new temporary
+directory, and an ``--out`` that exists (or has a journal, checkpoint or rejects file beside it)
+is refused, so a real harvest in the same folder is never replaced or its checkpoint discarded.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,12 +45,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--latency", type=parse_duration, default=0.2, help="per request (default: 200ms)")
     add("--jitter", type=parse_duration, default=0.05, help="latency +- (default: 50ms)")
     add("--concurrency", type=_positive, default=8, help="pages in flight (default: 8)")
-    add("--out", type=Path, default=Path("locations.ndjson"), help="(default: %(default)s)")
+    add("--out", type=Path, default=None,
+        help="a new file to write; it must not exist (default: locations.ndjson in a new "
+        "temporary directory)")  # fmt: skip
     parser.set_defaults(func=run)
 
 
+def _taken(out: Path) -> list[Path]:
+    """The files at ``out`` that a harvest of it would replace, resume or discard."""
+    beside = (".part", ".checkpoint", ".tmp", ".rejects.ndjson")
+    return [p for p in (out, *(out.with_name(out.name + s) for s in beside)) if p.exists()]
+
+
 def run(args: argparse.Namespace) -> int:
+    from paren_async._harvest import EXIT_OUTPUT
+
     args.started = time.monotonic()
+    if args.out is None:
+        args.out = Path(tempfile.mkdtemp(prefix="paren-demo-")) / "locations.ndjson"
+    elif taken := _taken(args.out):
+        names = ", ".join(str(path) for path in taken)
+        print(
+            f"paren-async demo: error: {names} exists and the demo did not create it: "
+            "choose a new --out, or leave it out to write into a new temporary directory",
+            file=sys.stderr,
+        )
+        return EXIT_OUTPUT
     try:
         return asyncio.run(_demo(args))
     except KeyboardInterrupt:  # pragma: no cover - before the harvest's own handlers
@@ -71,7 +96,7 @@ async def _demo(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
         )
         async with client:
-            options = HarvestOptions(out=args.out, fresh=True, expected=args.locations)
+            options = HarvestOptions(out=args.out, expected=args.locations)
             outcome = await harvest(client, options, stream=sys.stderr)
     if outcome.status != "done":
         for line in outcome.lines():
@@ -113,4 +138,6 @@ def _summarise(args: argparse.Namespace, outcome: Outcome) -> None:
         f"  states      {top(found.states)}",
         f"  cities      {top(found.cities, 5)}",
     ]
+    if found.unreadable:
+        lines.append(f"  ({found.unreadable:,} records the typed models refuse are not counted)")
     print("\n".join(lines))

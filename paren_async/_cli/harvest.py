@@ -2,7 +2,8 @@
 
 Credentials come from ``PAREN_API_KEY`` / ``PAREN_API_SECRET`` only: arguments land in shell
 history and ``ps``. Progress and the human summary go to stderr; stdout carries exactly one JSON
-line (``{"event": "harvest.done", "exit": 0, ...}``) for schedulers.
+line (``{"event": "harvest.done", "exit": 0, ...}``) for schedulers, whatever the exit: bad
+arguments and unexpected errors included (``--help`` alone prints none).
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import json
 import os
 import shlex
 import sys
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, NoReturn, cast
 
 from . import EXIT_USAGE
 
-__all__ = ["register"]
+__all__ = ["EXIT_INTERNAL", "register"]
+
+#: An unexpected error: a bug in paren-async (the message and traceback are on stderr).
+EXIT_INTERNAL = 1
 
 EPILOG = """\
 credentials:
@@ -28,8 +34,9 @@ credentials:
 output:
   Records are journaled to OUT.part and checkpointed in OUT.checkpoint about every second;
   OUT itself appears only when the harvest is complete (atomically). ndjson holds each record
-  exactly as the server sent it, one per line; csv and parquet hold one flat row per location.
-  After a crash, an error or Ctrl-C, run the same command with --resume.
+  exactly as the server sent it, one per line; csv and parquet hold one flat row per location
+  (what each column holds: paren-async columns). After a crash, an error or Ctrl-C, run the
+  same command with --resume.
 
 exit codes:
   0    done
@@ -39,6 +46,10 @@ exit codes:
   5    output problem: an unfinished harvest without --resume, a checkpoint of another
        harvest, a locked or unwritable file
   130  interrupted (SIGINT/SIGTERM): progress checkpointed, run again with --resume
+  1    unexpected error: a bug in paren-async, please report it with the message
+  Every exit prints one JSON line on stdout ("event", "exit", counts, "error"). A CSV or
+  Parquet harvest that could not turn some records into rows still exits 0: they are in
+  OUT.rejects.ndjson, counted as "rejected".
 """
 
 _SUFFIXES = {".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv", ".parquet": "parquet"}
@@ -77,6 +88,23 @@ def _filter(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error also prints the JSON line schedulers read."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sys.exit(_fail(message))
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # The top-level parser would report our leftovers without the JSON line: report them here.
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "harvest",
@@ -86,6 +114,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.__class__ = _Parser  # argparse builds subparsers itself; only their errors change
     add = parser.add_argument
     add("--realtime", action="store_true", help="harvest the Realtime API instead of Metadata")
     add("--out", type=Path, help="output file (default: locations.FORMAT)")
@@ -95,7 +124,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--concurrency", type=_count(1, 64), help="pages in flight (default: 8)")
     add("--page-size", type=_count(1, 100), default=100, help="records per page (default: 100)")
     add("--filter", type=_filter, nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-        help="query filter passed to the API, e.g. state=NY (repeatable)")  # fmt: skip
+        help="query filter passed to the API, e.g. state=NY (repeatable, one value per key)",
+        )  # fmt: skip
     add("--resume", action="store_true", help="continue an interrupted harvest of --out")
     add("--base-url", help="API base URL (default: PAREN_BASE_URL or https://api.paren.app)")
     add("--max-attempts", type=_count(1, 100), default=4, help="attempts per request (default: 4)")
@@ -139,11 +169,43 @@ def _resume_command(args: argparse.Namespace, fmt: str, out: Path) -> str:
 
 def _fail(message: str) -> int:
     print(f"paren-async harvest: error: {message}", file=sys.stderr)
-    print(json.dumps({"event": "harvest.failed", "exit": EXIT_USAGE, "error": message}))
+    line = {"event": "harvest.failed", "exit": EXIT_USAGE, "error": message, "error_type": "usage"}
+    print(json.dumps(line), flush=True)
     return EXIT_USAGE
 
 
+def _filters(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """``--filter`` pairs as a mapping; one key with two values is a usage error.
+
+    Whether the API reads ``state=NY&state=NJ`` as either state, both or the last is not
+    documented, so the harvest refuses to guess rather than send something it cannot vouch for.
+    """
+    filters: dict[str, str] = {}
+    for key, value in pairs:
+        if filters.get(key, value) != value:
+            raise ValueError(
+                f"--filter {key} given twice ({filters[key]}, {value}): the API takes one value "
+                f"per filter; run one harvest per {key}"
+            )
+        filters[key] = value
+    return filters
+
+
 def run(args: argparse.Namespace) -> int:
+    """The command: every failure, expected or not, ends with the one JSON line."""
+    try:
+        return _run(args)
+    except Exception as exc:  # a bug: still tell the scheduler, with a code of its own
+        traceback.print_exc()
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        print(f"paren-async harvest: error: {message} (a bug: please report it)", file=sys.stderr)
+        line: dict[str, Any] = {"event": "harvest.failed", "exit": EXIT_INTERNAL}
+        line.update(error=message, error_type=type(exc).__name__)
+        print(json.dumps(line), flush=True)
+        return EXIT_INTERNAL
+
+
+def _run(args: argparse.Namespace) -> int:
     from paren_async import ParenClient, RetryPolicy, UsageError
     from paren_async._harvest import (
         EXIT_INTERRUPTED,
@@ -159,6 +221,10 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out if args.out is not None else Path(f"{prefix}.{fmt}")
     if fmt == "parquet" and (missing := parquet_missing()):
         return _fail(missing)
+    try:
+        filters = _filters(args.filter)
+    except ValueError as exc:
+        return _fail(str(exc))
     key, secret = os.environ.get("PAREN_API_KEY"), os.environ.get("PAREN_API_SECRET")
     if not key or not secret:
         return _fail("set PAREN_API_KEY and PAREN_API_SECRET in the environment")
@@ -170,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
         max_items=args.max_items,
         page_size=args.page_size,
         concurrency=args.concurrency,
-        filters=dict(args.filter),
+        filters=filters,
         resume=args.resume,
         checkpoint_interval=args.checkpoint_interval,
     )

@@ -6,7 +6,10 @@ Private: the command line is its interface. It uses only the public client API.
 - ``_checkpoint``: the checkpoint file, its fingerprint, atomic replacement.
 - ``_journal``: the raw NDJSON journal, its background syncs, and the atomic publication.
 - ``_options`` / ``_start``: what a harvest asks for; whether it starts, resumes or is refused.
-- ``_rows`` / ``_export``: flat CSV and Parquet rows from the typed models.
+- ``_columns``: the column dictionary (name, type, unit, meaning), as data.
+- ``_rows`` / ``_export``: ``flatten()``, one record's raw JSON to its flat row (the one
+  flattening of every export); CSV and Parquet, with records that cannot become rows set aside
+  raw in ``OUT.rejects.ndjson``.
 - ``_progress``: the tqdm bar, log lines, or silence; ``_facts``: the demo's summary of the data.
 - ``_outcome``: exit codes and summaries.
 - ``_engine``: the walk that ties them together.

@@ -81,6 +81,9 @@ class Paths:
     part: Path
     checkpoint: Path
     export: Path
+    #: Records a CSV or Parquet export could not take, raw, one per line (and its temporary).
+    rejects: Path
+    rejects_export: Path
 
     @classmethod
     def for_output(cls, out: Path) -> Paths:
@@ -90,6 +93,8 @@ class Paths:
             part=out.with_name(name + ".part"),
             checkpoint=out.with_name(name + ".checkpoint"),
             export=out.with_name(name + ".tmp"),
+            rejects=out.with_name(name + ".rejects.ndjson"),
+            rejects_export=out.with_name(name + ".rejects.ndjson.tmp"),
         )
 
 

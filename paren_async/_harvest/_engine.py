@@ -1,5 +1,14 @@
 """The harvest: walk an endpoint's raw pages into the journal, checkpoint, then publish atomically.
 
+A resume reaches back before the checkpointed offset, since records removed while the harvest was
+stopped shift later ones to lower offsets, past the checkpoint. It starts one page (``page_size``
+records) back and drops ids already written; if the first record there is not one already
+written, more than a page of records moved, so it reaches back twice as far, and so on (down to
+the harvest's first offset). Because offsets follow a stable order, a first record already
+written proves that every record not yet written lies after it: none is lost, whatever was
+removed. Records inserted before the checkpoint while stopped are new since the walk passed there;
+like insertions behind a live walk, only the next harvest sees them.
+
 Per page the engine only slices ids (``_ids``), joins the new records and appends them: records
 are never decoded, so a harvest keeps pace with ``client.locations().raw()``. Everything slower
 (progress, statistics, checkpoints) happens a few times a second.
@@ -12,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import threading
 import time
@@ -44,6 +54,8 @@ async def harvest(
     handle_signals: bool = True,
 ) -> Outcome:
     """Run or resume one harvest. Failures and interruptions come back as the ``Outcome``."""
+    # The checkpoint is bound to the server actually asked, whatever the options said.
+    options = dataclasses.replace(options, base_url=client.base_url)
     outcome = Outcome("failed", EXIT_OUTPUT, options.out, options.format, options.family)
     try:
         journal, start = open_journal(Paths.for_output(options.out), options, outcome)
@@ -57,6 +69,16 @@ async def harvest(
         )
     finally:
         journal.close()
+
+
+def _nothing_found(options: HarvestOptions) -> str:
+    """Say plainly that an empty harvest is empty, and what may explain it."""
+    if options.filters:
+        shown = " ".join(f"{key}={value}" for key, value in options.filters.items())
+        return f"no records: nothing matched the filters {shown} (check the names and values)"
+    return "no records: the endpoint returned none" + (
+        f" from offset {options.offset:,}" if options.offset else ""
+    )
 
 
 class _Run:
@@ -81,6 +103,8 @@ class _Run:
         self._signal: str | None = None
         self._stop = threading.Event()
         self._published = False
+        #: Records dropped as already written while a resume re-read before its checkpoint.
+        self._reread = 0
 
     async def execute(self, progress: Mode, stream: TextIO, handle_signals: bool) -> Outcome:
         start, journal, outcome, tally = self._start, self._journal, self._outcome, self._tally
@@ -99,7 +123,9 @@ class _Run:
             if not start.done:
                 if outcome.resumed:
                     self._display.message(
-                        f"resuming at offset {start.offset:,} with {start.records:,} records"
+                        f"resuming at offset {start.offset:,} with {start.records:,} records "
+                        f"(re-reading up to {self._options.page_size:,} records before it, for "
+                        "records shifted by removals while stopped)"
                     )
                 self._walk_task = asyncio.get_running_loop().create_task(self._walk())
                 try:
@@ -128,6 +154,8 @@ class _Run:
             if code is None:
                 raise error
             return failed(outcome, error, code)
+        if outcome.status == "done" and outcome.records == 0:
+            outcome.notes.append(_nothing_found(self._options))
         return outcome
 
     async def _finish(self, error: BaseException | None) -> BaseException | None:
@@ -154,32 +182,61 @@ class _Run:
             return error
         if self._options.format != "ndjson":
             self._display.message(f"writing {self._options.format} to {self._options.out}")
-        outcome.size = await asyncio.to_thread(
+        outcome.size, rejects = await asyncio.to_thread(
             journal.publish, self._options.format, self._options.family, self._stop.is_set
         )
+        if rejects is not None and rejects.count:
+            outcome.rejected, outcome.rejects = rejects.count, rejects.path
+            outcome.reject_examples = rejects.examples
         self._published = True  # a signal that came too late to stop anything changes nothing
         return None
 
     async def _walk(self) -> None:
         start, options = self._start, self._options
-        remaining = None if options.max_items is None else max(0, options.max_items - start.walked)
+        back = options.page_size if start.records else 0
+        while True:
+            first = max(options.offset, start.offset - back)
+            if await self._walk_from(first):
+                return
+            back *= 2
+            self._display.message(
+                f"the record at offset {first:,} was not harvested before: more than "
+                f"{start.offset - first:,} records moved while stopped; reaching back "
+                f"to offset {max(options.offset, start.offset - back):,}"
+            )
+
+    async def _walk_from(self, first: int) -> bool:
+        """Walk from offset ``first``; False when a resume must reach back further (see above)."""
+        start, options, ids = self._start, self._options, self._ids
+        rewound = start.offset - first
+        walked = max(0, start.walked - rewound)
+        remaining = None if options.max_items is None else max(0, options.max_items - walked)
         endpoint = self._client.realtime_locations if options.realtime else self._client.locations
         filters: dict[str, Any] = dict(options.filters)
         pager = endpoint(
             page_size=options.page_size,
-            offset=start.offset,
+            offset=first,
             max_items=remaining,
             concurrency=options.concurrency,
             **filters,
         )
-        tally, journal, fresh = self._tally, self._journal, self._ids.fresh
+        tally, journal, fresh = self._tally, self._journal, ids.fresh
+        tally.walked = walked
+        check = rewound > 0 and first > options.offset
         interval = options.checkpoint_interval
         tick = time.monotonic() + min(TICK, interval)
         next_sync = time.monotonic() + interval
         async with pager.raw_pages() as pages:
             async for page in pages:
                 records = page.items
+                if check:
+                    check = False
+                    if page.offset != first or not records or not ids.known(records[0]):
+                        return False
+                dropped = ids.duplicates
                 kept = fresh(records)
+                if page.offset < start.offset:  # expected re-reads, not drift
+                    self._reread += min(ids.duplicates - dropped, start.offset - page.offset)
                 if kept:
                     tally.records += len(kept)
                     journal.append(as_lines(kept))
@@ -192,6 +249,7 @@ class _Run:
                     self._refresh(now)
                     if now >= next_sync and journal.maybe_sync(self._state()):
                         next_sync = now + interval
+        return not check  # an empty walk after reaching back proves nothing
 
     def _refresh(self, now: float) -> None:
         state = self._state()
@@ -214,7 +272,10 @@ class _Run:
             size=self._journal.size,
             records=tally.records,
             walked=tally.walked,
-            duplicates=start.duplicates + self._ids.duplicates + grown("duplicates_dropped"),
+            duplicates=start.duplicates
+            + self._ids.duplicates
+            - self._reread
+            + grown("duplicates_dropped"),
             pages=tally.pages,
             requests=start.requests + grown("requests"),
             retries=start.retries + grown("retries"),

@@ -3,6 +3,10 @@
 The journal stays the single source of truth: exporting is a pure function of its bytes, so an
 export interrupted by a crash is simply done again. Output goes to a temporary file, is fsynced,
 and only then renamed over ``--out``.
+
+Each record is flattened on its own (``_rows.flatten``). One the typed models refuse is written,
+exactly as it was received, to the rejects file and counted: it never stops the export, and
+resuming cannot get stuck on it.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
-from ._rows import Family, Value, columns, decoder_for, row
+from ._columns import ARROW_TYPES
+from ._ids import record_key
+from ._rows import Family, RowError, Value, columns, flatten
 
-__all__ = ["FORMATS", "ExportStopped", "Format", "export", "parquet_missing"]
+__all__ = ["FORMATS", "ExportStopped", "Format", "Rejects", "export", "parquet_missing"]
 
 Format = Literal["ndjson", "csv", "parquet"]
 FORMATS: Final[tuple[Format, ...]] = ("ndjson", "csv", "parquet")
@@ -40,14 +46,52 @@ def parquet_missing() -> str | None:
     return None
 
 
+class Rejects:
+    """Records that could not become rows: written raw, one per line, to ``path``; counted.
+
+    The file is created at the first reject only; ``examples`` keeps the first few reasons.
+    """
+
+    EXAMPLES: Final = 3
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.examples: list[str] = []
+        self._file: BinaryIO | None = None
+
+    def add(self, line_number: int, line: bytes, reason: str) -> None:
+        if self._file is None:
+            self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+        self._file.write(line if line.endswith(b"\n") else line + b"\n")
+        self.count += 1
+        if len(self.examples) < self.EXAMPLES:
+            key = record_key(line.rstrip(b"\r\n"))
+            shown = key.decode(errors="replace") if key is not None else "no id"
+            self.examples.append(f"line {line_number} ({shown}): {reason}")
+
+    def close(self) -> None:
+        """Close the file, fsynced; call it whatever happened."""
+        if self._file is not None:
+            file, self._file = self._file, None
+            try:
+                file.flush()
+                os.fsync(file.fileno())
+            finally:
+                file.close()
+
+
 def _batches(
-    journal: Path, family: Family, stop: Callable[[], bool]
+    journal: Path, family: Family, stop: Callable[[], bool], rejects: Rejects
 ) -> Iterator[list[tuple[Value, ...]]]:
-    decode = decoder_for(family)
     batch: list[tuple[Value, ...]] = []
     with open(journal, "rb") as file:
-        for line in file:
-            batch.append(row(decode(line)))
+        for number, line in enumerate(file, 1):
+            try:
+                batch.append(flatten(line, family))
+            except RowError as exc:
+                rejects.add(number, line, str(exc))
+                continue
             if len(batch) >= BATCH:
                 if stop():
                     raise ExportStopped
@@ -58,17 +102,26 @@ def _batches(
 
 
 def export(
-    journal: Path, target: Path, fmt: Format, family: Family, stop: Callable[[], bool]
+    journal: Path,
+    target: Path,
+    fmt: Format,
+    family: Family,
+    stop: Callable[[], bool],
+    rejects: Rejects,
 ) -> int:
     """Write ``journal`` as ``fmt`` to ``target`` (fsynced); returns the rows written.
 
-    ``stop`` is polled between batches: when it turns true, ``ExportStopped`` is raised.
+    Records that cannot become rows go to ``rejects`` (closed on return, fsynced). ``stop`` is
+    polled between batches: when it turns true, ``ExportStopped`` is raised.
     """
-    if fmt == "csv":
-        return _export_csv(journal, target, family, stop)
-    if fmt == "parquet":
-        return _export_parquet(journal, target, family, stop)
-    raise ValueError(f"no export for {fmt!r}")
+    try:
+        if fmt == "csv":
+            return _export_csv(journal, target, family, stop, rejects)
+        if fmt == "parquet":
+            return _export_parquet(journal, target, family, stop, rejects)
+        raise ValueError(f"no export for {fmt!r}")
+    finally:
+        rejects.close()
 
 
 def _iso(value: Value) -> Value:
@@ -78,14 +131,16 @@ def _iso(value: Value) -> Value:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _export_csv(journal: Path, target: Path, family: Family, stop: Callable[[], bool]) -> int:
+def _export_csv(
+    journal: Path, target: Path, family: Family, stop: Callable[[], bool], rejects: Rejects
+) -> int:
     cols = columns(family)
     stamps = [i for i, column in enumerate(cols) if column.kind == "timestamp"]
     count = 0
     with open(target, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file, lineterminator="\n")
         writer.writerow([column.name for column in cols])
-        for batch in _batches(journal, family, stop):
+        for batch in _batches(journal, family, stop, rejects):
             if stamps:
                 for i, values in enumerate(batch):
                     cells = list(values)
@@ -99,10 +154,9 @@ def _export_csv(journal: Path, target: Path, family: Family, stop: Callable[[], 
     return count
 
 
-_ARROW_TYPES: Final = {"string": "string", "float": "float64", "int": "int32"}
-
-
-def _export_parquet(journal: Path, target: Path, family: Family, stop: Callable[[], bool]) -> int:
+def _export_parquet(
+    journal: Path, target: Path, family: Family, stop: Callable[[], bool], rejects: Rejects
+) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -113,7 +167,7 @@ def _export_parquet(journal: Path, target: Path, family: Family, stop: Callable[
                 column.name,
                 pa.timestamp("us", tz="UTC")
                 if column.kind == "timestamp"
-                else pa.type_for_alias(_ARROW_TYPES[column.kind]),
+                else pa.type_for_alias(ARROW_TYPES[column.kind]),
             )
             for column in cols
         ]
@@ -122,7 +176,7 @@ def _export_parquet(journal: Path, target: Path, family: Family, stop: Callable[
     with open(target, "wb") as file:
         writer: Any = pq.ParquetWriter(file, schema)
         try:
-            for batch in _batches(journal, family, stop):
+            for batch in _batches(journal, family, stop, rejects):
                 arrays = [
                     pa.array(list(values), type=field.type)
                     for values, field in zip(zip(*batch, strict=True), schema, strict=True)

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from ._rows import Family, decoder_for
 
 __all__ = ["Facts", "facts"]
@@ -24,6 +26,8 @@ class Facts:
     cities: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     funded: Counter[str] = field(default_factory=Counter)
+    #: Records the typed models refuse: skipped here, one at a time.
+    unreadable: int = 0
 
 
 def facts(path: Path, family: Family = "metadata") -> Facts:
@@ -32,7 +36,11 @@ def facts(path: Path, family: Family = "metadata") -> Facts:
     result = Facts()
     with open(path, "rb") as file:
         for line in file:
-            location = decode(line)
+            try:
+                location = decode(line)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                result.unreadable += 1
+                continue
             result.locations += 1
             operator = location.operator.name if location.operator else None
             result.networks[operator or NO_NETWORK] += 1

@@ -67,6 +67,11 @@ class IdSet:
     def __len__(self) -> int:
         return len(self._seen)
 
+    def known(self, record: bytes) -> bool:
+        """Whether ``record``'s id was written already (a record without an id never was)."""
+        key = record_key(record)
+        return key is not None and key in self._seen
+
     def fresh(self, records: Sequence[bytes]) -> list[bytes]:
         """The records whose id is new, in order; records without an id are always kept."""
         # The common page, whole: every record starts with its id, no id is escaped or repeated.

@@ -28,7 +28,7 @@ from ._checkpoint import (
     remove,
     write_checkpoint,
 )
-from ._export import Format, export
+from ._export import Format, Rejects, export
 from ._rows import Family
 
 try:
@@ -144,25 +144,37 @@ class Journal:
     def close(self) -> None:
         self._file.close()
 
-    def publish(self, fmt: Format, family: Family, stop: Callable[[], bool]) -> int:
-        """Replace ``--out`` with the finished harvest, atomically; returns its size in bytes.
+    def publish(
+        self, fmt: Format, family: Family, stop: Callable[[], bool]
+    ) -> tuple[int, Rejects | None]:
+        """Replace ``--out`` with the finished harvest, atomically; returns its size in bytes
+        and, for CSV and Parquet, the records set aside in ``OUT.rejects.ndjson``.
 
         Blocking (run it in a thread). The checkpoint, marked done, goes last: a crash before that
-        leaves a harvest that ``--resume`` publishes again without walking.
+        leaves a harvest that ``--resume`` publishes again without walking. A rejects file left
+        by an earlier publication of the same output is removed: it described the file replaced.
         """
         paths = self.paths
         self._file.close()
+        rejects = None
         if fmt == "ndjson":
             os.replace(paths.part, paths.out)
         else:
+            rejects = Rejects(paths.rejects_export)
             try:
-                export(paths.part, paths.export, fmt, family, stop)
+                export(paths.part, paths.export, fmt, family, stop, rejects)
             except BaseException:
                 remove(paths.export)
+                remove(paths.rejects_export)
                 raise
             os.replace(paths.export, paths.out)
+        if rejects is not None and rejects.count:
+            os.replace(paths.rejects_export, paths.rejects)
+            rejects.path = paths.rejects
+        else:
+            remove(paths.rejects)
         fsync_directory(paths.out.parent)
         remove(paths.part)
         remove(paths.checkpoint)
         fsync_directory(paths.out.parent)
-        return paths.out.stat().st_size
+        return paths.out.stat().st_size, rejects

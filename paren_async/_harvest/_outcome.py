@@ -70,6 +70,10 @@ class Outcome:
     #: Size of the finished output in bytes.
     size: int = 0
     checkpoint: Path | None = None
+    #: Records the CSV/Parquet export could not take, and where they were written raw.
+    rejected: int = 0
+    rejects: Path | None = None
+    reject_examples: list[str] = field(default_factory=list)
     error: str | None = None
     error_type: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -81,7 +85,7 @@ class Outcome:
 
     @property
     def rate(self) -> float:
-        """Records per second written by this run."""
+        """Records per second written by this run: ``run_records / run_elapsed``, one span."""
         return self.run_records / self.run_elapsed if self.run_elapsed > 0 else 0.0
 
     def as_json(self) -> dict[str, object]:
@@ -98,26 +102,36 @@ class Outcome:
             "requests": self.requests,
             "retries": self.retries,
             "offset": self.offset,
-            "elapsed_s": round(self.elapsed, 3),
+            # One span for time and rate: this run. A resumed harvest's earlier runs are in total.
+            "run_records": self.run_records,
+            "elapsed_s": round(self.run_elapsed, 3),
             "records_per_s": round(self.rate, 1),
+            "total_elapsed_s": round(self.elapsed, 3),
             "resumed": self.resumed,
             "out": str(self.out),
             "format": self.format,
             "family": self.family,
             "bytes": self.size,
             "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+            "rejected": self.rejected,
+            "rejects": str(self.rejects) if self.rejects else None,
             "error": self.error,
             "error_type": self.error_type,
+            "notes": self.notes,
         }
 
     def lines(self) -> list[str]:
         """The human summary."""
         head = {"done": "harvest done", "interrupted": "harvest interrupted", "failed": "failed"}
-        rate = f" ({self.rate:,.0f} records/s this run)" if self.run_records else ""
+        span = f"{self.run_elapsed:.1f} s, {self.rate:,.0f} records/s"
+        if self.resumed:
+            span = (
+                f"this run {self.run_records:,} records in {span}; "
+                f"{self.elapsed:.1f} s over all runs"
+            )
         lines = [
             f"{head[self.status]}: {self.records:,} records in {self.pages:,} pages, "
-            f"{self.elapsed:.1f} s{rate}, {self.retries} retries, "
-            f"{self.duplicates} duplicates dropped"
+            f"{span}, {self.retries} retries, {self.duplicates} duplicates dropped"
         ]
         if self.status == "failed" and self.error:
             lines[0] = f"harvest failed: {self.error}"
@@ -134,6 +148,12 @@ class Outcome:
             )
         if self.status == "done":
             lines.append(f"  wrote {self.out} ({self.size / 1e6:,.1f} MB, {self.format})")
+        if self.rejected:
+            lines.append(
+                f"  warning: {self.rejected:,} records could not become {self.format} rows; "
+                f"they are in {self.rejects}, exactly as received"
+            )
+            lines.extend(f"    {example}" for example in self.reject_examples)
         elif self.checkpoint is not None:
             lines.append(
                 f"  {self.records:,} records are safe; checkpoint at offset {self.offset:,} "

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ._checkpoint import Checkpoint, JournalError, Paths, fingerprint, remove
 from ._journal import Journal
 from ._options import HarvestOptions
 from ._outcome import Outcome, fill
 
-__all__ = ["open_journal"]
+__all__ = ["differences", "open_journal"]
+
+_UNRECORDED = "(not recorded: an older paren-async wrote it)"
+
+
+def differences(before: Mapping[str, object], now: Mapping[str, object]) -> str:
+    """``"base_url differs: checkpoint http://A, now http://B"``, one clause per difference."""
+    differ = sorted(key for key in {*before, *now} if before.get(key) != now.get(key))
+    clauses = [
+        f"{key} differs: checkpoint {_shown(before, key)}, now {_shown(now, key)}" for key in differ
+    ]
+    return "; ".join(clauses) or "its fingerprint differs"
+
+
+def _shown(run: Mapping[str, object], key: str) -> str:
+    if key not in run:
+        return _UNRECORDED
+    value = run[key]
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "(none)"
+    return "(none)" if value is None else str(value)
 
 
 def open_journal(
@@ -24,8 +46,6 @@ def open_journal(
     published = paths.out.exists() and not paths.part.exists()
     journal = Journal.open(paths)
     try:
-        if options.fresh:
-            remove(paths.checkpoint)
         previous = journal.read_checkpoint()
         if previous is not None:
             if not options.resume:
@@ -35,10 +55,9 @@ def open_journal(
                     f"{paths.checkpoint} and {paths.part} to start over"
                 )
             if previous.fingerprint != start.fingerprint:
-                differ = sorted(key for key in run if previous.run.get(key) != run[key])
                 raise JournalError(
-                    f"{paths.checkpoint} belongs to a different harvest (different "
-                    f"{', '.join(differ) or 'fingerprint'}): resume with the same arguments, "
+                    f"{paths.checkpoint} belongs to a different harvest: "
+                    f"{differences(previous.run, run)}; resume with the same arguments, "
                     f"or delete it and {paths.part} to start over"
                 )
             outcome.resumed = True
