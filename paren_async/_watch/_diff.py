@@ -42,6 +42,7 @@ class CycleDiff:
         self.records = 0
         self.changes = 0
         self.removed = 0
+        self.deferred = 0
         self.bad_records = 0
         #: Bad records whose id could not be read either: they may be known locations.
         self.unidentified = 0
@@ -62,10 +63,23 @@ class CycleDiff:
         self.changes += len(events)
         return events
 
-    def removals(self) -> list[WatchEvent]:
-        """After a complete walk: every known location this cycle did not see is gone."""
+    def removals(self, *, drifted: bool) -> list[WatchEvent]:
+        """After a complete walk: the known locations this cycle did not see are gone.
+
+        When the collection drifted during the walk (even if the walk repaired it), offset
+        pagination may still have slipped past a record unnoticed, so a location it missed is
+        only marked, and removed when the next complete cycle misses it too.
+        """
         cycle = self.cycle
-        gone = [location_id for location_id, e in self._entries.items() if e.seen != cycle]
+        gone: list[str] = []
+        for location_id, entry in self._entries.items():
+            if entry.seen == cycle:
+                continue
+            if drifted and not entry.missed:
+                entry.missed = True
+                self.deferred += 1
+            else:
+                gone.append(location_id)
         events: list[WatchEvent] = []
         for location_id in gone:
             entry = self._entries.pop(location_id)
@@ -113,6 +127,7 @@ class CycleDiff:
             )
             entry.pricing = pricing
         entry.seen = cycle
+        entry.missed = False
         if seen.evses != entry.evses:
             before = dict(evse_pairs(entry.evses))
             after = dict(evse_pairs(seen.evses))
@@ -186,8 +201,9 @@ class CycleDiff:
             self.unidentified += 1
         else:
             entry = self._entries.get(location_id)
-            if entry is not None:
-                entry.seen = self.cycle  # present, just unreadable: keeps its previous state
+            if entry is not None:  # present, just unreadable: keeps its previous state
+                entry.seen = self.cycle
+                entry.missed = False
         logger.warning(
             "watch cycle %d: record %s at offset %d cannot be read (%s); it keeps its previous "
             "state: %.200r",

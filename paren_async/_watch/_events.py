@@ -115,14 +115,17 @@ class CycleEnded(_Base, frozen=True, tag="cycle_ended"):
     readable id, so removals were decided; otherwise ``error`` says why (the walk's exception as
     ``"Type: message"``, or the reason removals were not decided). ``records``: records seen;
     ``changes``: events emitted by this cycle (not counting this one); ``removed``: of which
-    ``LocationRemoved``; ``bad_records``: records that could not be read (each kept its previous
-    state); ``locations``: locations known after the cycle; ``duration``: seconds of the walk.
+    ``LocationRemoved``; ``deferred``: known locations this walk missed while the collection
+    drifted under it, removed only if the next complete cycle misses them too;
+    ``bad_records``: records that could not be read (each kept its previous state);
+    ``locations``: locations known after the cycle; ``duration``: seconds of the walk.
     """
 
     complete: bool
     records: int
     changes: int
     removed: int
+    deferred: int
     bad_records: int
     locations: int
     duration: float

@@ -27,6 +27,7 @@ from paren_async._exceptions import (
     UsageError,
 )
 
+from ._complete import WalkCheck
 from ._diff import CycleDiff
 from ._events import CycleEnded, WatchEvent
 from ._state import WatchState
@@ -46,7 +47,6 @@ _CLOSED_POLL = 0.25
 if TYPE_CHECKING:
     from paren_async._client import ParenClient
     from paren_async._pager import Pager
-    from paren_async._pagination import PageStream
     from paren_async.models import RealtimeLocation
 
 Filters = dict[str, "str | int | float | bool | None"]
@@ -98,16 +98,6 @@ def watch_realtime(
     return _watch(client, float(interval), first_cycle == "snapshot", state, filters)
 
 
-def removals_allowed(client: ParenClient, walk: PageStream[bytes], drift_before: int) -> bool:
-    """Whether the walk that just ended saw every location: no drift went unrecovered.
-
-    Client-wide statistics stand in for the walk's own until the core offers a per-walk flag
-    (another walk of the same client with unrecovered drift only makes this more careful).
-    """
-    del walk  # kept in the signature for the per-walk flag
-    return client.statistics().unrecovered_drift == drift_before
-
-
 def _pager(client: ParenClient, filters: Filters) -> Pager[RealtimeLocation]:
     # Filters and walk options share the keyword namespace of realtime_locations().
     return client.realtime_locations(**cast("dict[str, Any]", filters))
@@ -155,7 +145,7 @@ async def _watch(
         next_start = started + interval
         state.cycle += 1
         diff = CycleDiff(state, state.cycle, announce_new=snapshot or state.baseline)
-        drift_before = client.statistics().unrecovered_drift
+        check = WalkCheck(client)
         error: str | None = None
         try:
             walk = _pager(client, filters).raw_pages()
@@ -176,13 +166,13 @@ async def _watch(
             error = f"{type(exc).__name__}: {exc}"
             logger.warning("watch cycle %d failed, nothing removed: %s", state.cycle, error)
         duration = time.monotonic() - started
-        if error is None and not removals_allowed(client, walk, drift_before):
+        if error is None and not check.complete():
             error = "drift during the walk went unrecovered: removals not decided"
         if error is None and diff.unidentified:
             error = f"{diff.unidentified} record(s) without a readable id: removals not decided"
         complete = error is None
         if complete:
-            for event in diff.removals():
+            for event in diff.removals(drifted=check.drifted()):
                 yield event
             state.baseline = True
         yield CycleEnded(
@@ -192,6 +182,7 @@ async def _watch(
             records=diff.records,
             changes=diff.changes,
             removed=diff.removed,
+            deferred=diff.deferred,
             bad_records=diff.bad_records,
             locations=len(state),
             duration=round(duration, 6),

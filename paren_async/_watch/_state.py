@@ -35,12 +35,17 @@ UNSET: Final = Unset.UNSET
 
 
 class Entry(msgspec.Struct, gc=False):
-    """One location's memory; ``seen`` is the number of the last cycle that saw it."""
+    """One location's memory; ``seen`` is the number of the last cycle that saw it.
+
+    ``missed``: a complete cycle during which the collection drifted did not see it; the next
+    complete cycle that misses it too removes it.
+    """
 
     digest: int
     evses: str
     pricing: bytes | None
     seen: int
+    missed: bool = False
 
 
 class _Saved(msgspec.Struct, array_like=True):
@@ -49,8 +54,8 @@ class _Saved(msgspec.Struct, array_like=True):
     cycle: int
     baseline: bool
     prices: list[bytes]
-    #: (id, digest, evses, index into prices or -1)
-    locations: list[tuple[str, int, str, int]]
+    #: (id, digest, evses, index into prices or -1, missed)
+    locations: list[tuple[str, int, str, int, bool]]
 
 
 def filter_key(filters: Mapping[str, object]) -> dict[str, str]:
@@ -120,7 +125,7 @@ class WatchState:
         rows = []
         for location_id, entry in self.entries.items():
             index = -1 if entry.pricing is None else prices.setdefault(entry.pricing, len(prices))
-            rows.append((location_id, entry.digest, entry.evses, index))
+            rows.append((location_id, entry.digest, entry.evses, index, entry.missed))
         saved = _Saved(_FORMAT, self.filters, self.cycle, self.baseline, list(prices), rows)
         return msgspec.msgpack.encode(saved)
 
@@ -138,8 +143,8 @@ class WatchState:
         prices = saved.prices
         try:
             state.entries = {
-                location_id: Entry(digest, evses, prices[index] if index >= 0 else None, 0)
-                for location_id, digest, evses, index in saved.locations
+                location_id: Entry(digest, evses, prices[index] if index >= 0 else None, 0, missed)
+                for location_id, digest, evses, index, missed in saved.locations
             }
         except IndexError:
             raise ValueError("watch state refers to a price it does not hold") from None
