@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -28,6 +29,10 @@ def energy(pricing: CurrentPricing | None) -> float | None:
     if pricing is None or pricing.non_member is None:
         return None
     return pricing.non_member.elements[0].pricing_components[0].price
+
+
+def void(_: object) -> None:
+    """Discard a value (so that a lambda may return None)."""
 
 
 class Replay:
@@ -146,7 +151,7 @@ async def test_every_change_is_reported_and_none_invented(
         assert stats.inserted + stats.removed > 2 * 6 * 2  # more than our own inserts/removals
     if not drift_rate:
         # Without drift, each pair of complete cycles reports exactly the truth between them.
-        for previous, cycle in zip(cycles, cycles[1:]):
+        for previous, cycle in itertools.pairwise(cycles):
             if previous.end.complete and cycle.end.complete:
                 reported = {
                     (e.location_id, e.evse_id, e.before, e.after)
@@ -166,11 +171,11 @@ async def test_a_cycle_costs_exactly_the_requests_of_one_walk(
     async with client_for(emulator) as client:
         one_walk = await walk_requests(emulator, client)
         cycles = await run_cycles(
-            emulator, client, clock, 3, lambda n: clock.advance(PERIOD), first_cycle="silent"
+            emulator, client, clock, 3, lambda n: void(clock.advance(PERIOD)), first_cycle="silent"
         )
         assert [cycle.requests for cycle in cycles] == [one_walk] * 3
         emulator.configure(fault_rate=0.1)
-        faulty = await run_cycles(emulator, client, clock, 3, lambda n: clock.advance(PERIOD))
+        faulty = await run_cycles(emulator, client, clock, 3, lambda n: void(clock.advance(PERIOD)))
     assert all(cycle.end.complete for cycle in faulty)
     assert sum(cycle.faults for cycle in faulty) > 0
     minimum = -(-LOCATIONS // 99) + 1  # pages overlap by one record; one page confirms the end
@@ -178,7 +183,7 @@ async def test_a_cycle_costs_exactly_the_requests_of_one_walk(
 
 
 async def test_first_cycle_snapshot_or_silent(paren_emulator_factory: EmulatorFactory) -> None:
-    """"snapshot" announces every location on the first cycle; "silent" announces none."""
+    """ "snapshot" announces every location on the first cycle; "silent" announces none."""
     clock = FakeClock()
     emulator = await paren_emulator_factory(locations=300, clock=clock)
     async with client_for(emulator) as client:

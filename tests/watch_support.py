@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,3 +95,33 @@ async def walk_requests(emulator: ParenEmulator, client: ParenClient) -> int:
     async for _ in client.realtime_locations().raw():
         pass
     return emulator.statistics().requests - before
+
+
+@contextlib.contextmanager
+def threaded_emulator(**options: Any) -> Iterator[ParenEmulator]:
+    """An emulator serving from its own thread and event loop: the test's loop then holds only
+    the client's tasks, so a leak check can look at every task."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    emulator = ParenEmulator(**options)
+    asyncio.run_coroutine_threadsafe(emulator.start(), loop).result(timeout=30)
+    try:
+        yield emulator
+    finally:
+        asyncio.run_coroutine_threadsafe(emulator.aclose(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+
+
+def other_tasks() -> set[asyncio.Task[Any]]:
+    """Every task of the running loop but the current one."""
+    return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+
+async def settle(seconds: float = 0.05) -> None:
+    """Let cancelled tasks and async generator finalizers run."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await asyncio.sleep(seconds)

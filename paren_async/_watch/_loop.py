@@ -14,7 +14,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from paren_async._exceptions import (
@@ -63,7 +63,7 @@ def watch_realtime(
     first_cycle: FirstCycle = "snapshot",
     resume: WatchState | None = None,
     **filters: str | int | float | bool | None,
-) -> AsyncIterator[WatchEvent]:
+) -> AsyncGenerator[WatchEvent, None]:
     """Watch the Realtime API: an async iterator of change events, one walk per cycle.
 
     Each cycle walks every location matching ``filters`` (query parameters, as for
@@ -136,7 +136,7 @@ async def _watch(
     snapshot: bool,
     state: WatchState,
     filters: Filters,
-) -> AsyncIterator[WatchEvent]:
+) -> AsyncGenerator[WatchEvent, None]:
     next_start: float | None = None
     while True:
         if next_start is not None and not await _wait_until(next_start, client, filters):

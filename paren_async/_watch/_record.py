@@ -85,7 +85,8 @@ def record_id(raw: bytes) -> str | None:
 
 def content_hash(raw: bytes, pricing: bytes | None) -> int:
     """64-bit BLAKE2b of the record without volatile values and without ``current_pricing``."""
-    body = raw.replace(pricing, b"", 1) if pricing is not None else raw
+    # A price reads as null here, so that a price appearing or going away is no other change.
+    body = raw.replace(pricing, b"null", 1) if pricing is not None else raw
     return int.from_bytes(hashlib.blake2b(_VOLATILE.sub(b"", body), digest_size=8).digest(), "big")
 
 
