@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import time
 
@@ -114,9 +115,7 @@ async def test_cycles_start_one_interval_apart() -> None:
     """Short walks wait: each cycle starts `interval` seconds after the previous one started."""
     times = await cycle_starts(0.4, 3, locations=300)
     starts = times[0::2]
-    assert all(
-        math.isclose(b - a, 0.4, abs_tol=0.06) for a, b in zip(starts, starts[1:], strict=False)
-    )
+    assert all(math.isclose(b - a, 0.4, abs_tol=0.06) for a, b in itertools.pairwise(starts))
     for end, next_start in zip(times[1::2], times[2::2], strict=False):
         assert next_start > end
 
