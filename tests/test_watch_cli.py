@@ -42,6 +42,10 @@ def env_for(emulator: ParenEmulator, **changes: str) -> dict[str, str]:
     return env
 
 
+def cycle_written(path: Path) -> bool:
+    return path.exists() and b"cycle_ended" in path.read_bytes()
+
+
 async def watch(
     emulator: ParenEmulator,
     cwd: Path,
@@ -63,7 +67,7 @@ async def watch(
     )
     if interrupt_after is not None:
         for _ in range(600):
-            if interrupt_after.exists() and b"cycle_ended" in interrupt_after.read_bytes():
+            if cycle_written(interrupt_after):
                 break
             await asyncio.sleep(0.05)
         process.send_signal(signal.SIGINT)
