@@ -45,5 +45,5 @@ def test_watch_namespace_is_sorted_and_complete() -> None:
     assert paren_async.watch.__all__ == sorted(paren_async.watch.__all__)
     for name in paren_async.watch.__all__:
         member = getattr(paren_async.watch, name)
-        if isinstance(member, type) or callable(member) and not hasattr(member, "__origin__"):
+        if isinstance(member, type) or (callable(member) and not hasattr(member, "__origin__")):
             assert member.__module__.startswith("paren_async"), name
