@@ -77,7 +77,10 @@ def watch_realtime(
 
     A cycle whose walk fails (retries exhausted, a broken page...) reports what it saw and ends
     with ``CycleEnded(complete=False, error=...)``; locations it did not reach are not removed.
-    Removals are decided only by a complete cycle without unrecovered drift. Errors that no
+    Removals are decided only by a complete cycle without unrecovered drift (and a location
+    missed by a walk the collection drifted under is removed when the next complete cycle misses
+    it too: ``CycleEnded.deferred``). ``page_size``, ``concurrency`` and ``deadline`` are passed
+    to each walk; ``offset``, ``max_items`` and ``drift_check`` are refused. Errors that no
     later cycle can fix end the iteration: ``AuthenticationError``, ``BadRequestError``,
     ``NotFoundError``, ``RedirectError``. Closing the client ends it quietly.
     Raises ``UsageError`` at once for a bad ``interval``, ``first_cycle`` or filter, a closed
