@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import paren_async
 import paren_async.testing
+import paren_async.watch
 
 
 def test_all_is_sorted_and_complete() -> None:
@@ -29,7 +30,7 @@ def test_nothing_private_leaks_into_the_namespace() -> None:
         # "@py_..." names are pytest's assertion rewriting, present only under pytest.
         if not name.startswith(("_", "@")) and name not in paren_async.__all__
     }
-    assert extra <= {"models", "testing"}, extra
+    assert extra <= {"models", "testing", "watch"}, extra
 
 
 def test_testing_namespace_is_sorted() -> None:
@@ -37,3 +38,12 @@ def test_testing_namespace_is_sorted() -> None:
     assert paren_async.testing.__all__ == sorted(paren_async.testing.__all__)
     for name in paren_async.testing.__all__:
         assert hasattr(paren_async.testing, name), name
+
+
+def test_watch_namespace_is_sorted_and_complete() -> None:
+    """paren_async.watch curates its exports the same way, all defined inside paren_async."""
+    assert paren_async.watch.__all__ == sorted(paren_async.watch.__all__)
+    for name in paren_async.watch.__all__:
+        member = getattr(paren_async.watch, name)
+        if isinstance(member, type) or (callable(member) and not hasattr(member, "__origin__")):
+            assert member.__module__.startswith("paren_async"), name

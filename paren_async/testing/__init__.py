@@ -14,6 +14,7 @@ plugin shipped with the package provides it as the ``paren_emulator`` fixture::
 ``paren-async serve`` runs the same emulator from the command line.
 """
 
+from ._clock import FakeClock, StatusChange
 from ._emulator import EmulatorFactory, ParenEmulator
 from ._faults import DEFAULT_FAULT_MIX, Fault
 from ._stats import EmulatorStatistics, RequestRecord
@@ -22,7 +23,9 @@ __all__ = [
     "DEFAULT_FAULT_MIX",
     "EmulatorFactory",
     "EmulatorStatistics",
+    "FakeClock",
     "Fault",
     "ParenEmulator",
     "RequestRecord",
+    "StatusChange",
 ]

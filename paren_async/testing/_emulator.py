@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
+from ._clock import StatusChange
 from ._faults import Fault, normalize_mix
-from ._records import CACHE_SIZE, RecordFactory
+from ._records import CACHE_SIZE, STATUS_PERIOD, RecordFactory
 from ._server import ServerState
 from ._settings import UNCHANGED, Settings, Unchanged
 from ._stats import EmulatorStatistics, RequestRecord
@@ -49,6 +51,9 @@ class ParenEmulator:
     realtime statuses and timestamps: pass a fake one to move time in tests. ``record_cache``
     bounds how many encoded records are kept per API (~2 KB each).
     """
+
+    #: Seconds of ``clock`` during which a realtime EVSE status stays the same.
+    STATUS_PERIOD = STATUS_PERIOD
 
     def __init__(
         self,
@@ -262,6 +267,45 @@ class ParenEmulator:
         keys = self._store.remove(_count("count", count), _count("at", at))
         self._state.recorder.removed += len(keys)
         return [self._state.factory.location_id(key) for key in keys]
+
+    def set_price(self, location_id: str, energy: float | None, *, currency: str = "USD") -> None:
+        """Serve a new ``current_pricing`` for a current location of the Realtime API.
+
+        ``energy``: the non-member price per kWh (one ``ENERGY`` component); ``None`` serves
+        ``"current_pricing": null``. ``KeyError`` for an id that is not a current location.
+        """
+        key = self._store.key_of(location_id)
+        pricing: object = None
+        if energy is not None:
+            component = {"type": "ENERGY", "price": energy, "step_size": 1}
+            element = {"pricing_components": [component], "restrictions": {}}
+            pricing = {"non-member": {"currency": currency, "elements": [element]}}
+        self._state.factory.set_pricing(key, msgspec.json.encode(pricing))
+
+    def realtime_statuses(self, t: float) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Every current location's ``(EVSE id, status)`` pairs as served at clock value ``t``."""
+        factory = self._state.factory
+        bucket = int(t // STATUS_PERIOD)
+        return {
+            factory.location_id(key): tuple(factory.evse_statuses(key, bucket))
+            for key in self._store.keys({})
+        }
+
+    def realtime_changes(self, t0: float, t1: float) -> frozenset[StatusChange]:
+        """Every EVSE whose realtime status differs between clock values ``t0`` and ``t1``.
+
+        The ground truth for change detection, for the locations present now (see ``ids()``).
+        Statuses change only when ``clock // STATUS_PERIOD`` does.
+        """
+        if int(t0 // STATUS_PERIOD) == int(t1 // STATUS_PERIOD):
+            return frozenset()
+        before, after = self.realtime_statuses(t0), self.realtime_statuses(t1)
+        return frozenset(
+            StatusChange(location_id, evse_id, was, now)
+            for location_id, evses in before.items()
+            for (evse_id, was), (_, now) in zip(evses, after[location_id], strict=True)
+            if was != now
+        )
 
     # -- introspection -----------------------------------------------------------------------
 

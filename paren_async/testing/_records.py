@@ -64,6 +64,22 @@ def _status_table(weights: dict[str, int]) -> tuple[bytes, ...]:
 _REALTIME_STATUS: Final = _status_table(_REALTIME_WEIGHTS)
 
 
+class _Evse(msgspec.Struct):
+    id: str
+    status: str
+
+
+class _Pool(msgspec.Struct):
+    evses: list[_Evse]
+
+
+class _Statuses(msgspec.Struct):
+    charging_pool: _Pool
+
+
+_EVSES: Final = msgspec.json.Decoder(_Statuses)
+
+
 _MASK: Final = (1 << 64) - 1
 
 
@@ -143,6 +159,8 @@ class RecordFactory:
         self._realtime: OrderedDict[int, bytes] = OrderedDict()
         self._realtime_bucket = -1
         self._stamp = (-1, b"")
+        #: ``current_pricing`` set by ``set_pricing``, by key: served instead of the station's.
+        self._pricing: dict[int, bytes] = {}
 
     @property
     def stations(self) -> tuple[Station, ...]:
@@ -184,6 +202,16 @@ class RecordFactory:
             self._remember(self._realtime, key, record)
         return record
 
+    def set_pricing(self, key: int, pricing: bytes) -> None:
+        """Serve ``pricing`` (encoded JSON) as location ``key``'s ``current_pricing`` from now."""
+        self._pricing[key] = pricing
+        self._realtime.pop(key, None)
+
+    def evse_statuses(self, key: int, bucket: int) -> list[tuple[str, str]]:
+        """(EVSE id, status) of location ``key``'s realtime record in status period ``bucket``."""
+        record = _EVSES.decode(self._render("realtime", key, bucket))
+        return [(evse.id, evse.status) for evse in record.charging_pool.evses]
+
     def _render(self, family: str, key: int, bucket: int) -> bytes:
         # The hot path of a first walk: every per-record value is one cheap operation.
         copy, position = divmod(key, len(self._stations))
@@ -196,7 +224,8 @@ class RecordFactory:
             base = mix(self._seed * 1_000_003 + bucket) ^ (key << 8)
             draws = b"".join(mix(base + j).to_bytes(8, "little") for j in range(0, evses, 8))
             values.append(self._bucket_stamp(bucket))
-            values.append(_pricing(self._seed, index, key % 3))
+            pricing = self._pricing.get(key)
+            values.append(pricing if pricing is not None else _pricing(self._seed, index, key % 3))
             values.extend([_REALTIME_STATUS[b] for b in draws[:evses]])
         return _template(self._seed, family, index).render(values)
 

@@ -36,6 +36,14 @@ class LocationStore:
         location_id = self._factory.location_id
         return [location_id(key) for key in self._order]
 
+    def key_of(self, location_id: str) -> int:
+        """The key of the current location ``location_id``; ``KeyError`` when there is none."""
+        location_id_of = self._factory.location_id
+        for key in self._order:
+            if location_id_of(key) == location_id:
+                return key
+        raise KeyError(location_id)
+
     def keys(self, filters: Mapping[str, str]) -> Sequence[int]:
         """The ordered keys of the locations matching ``filters`` (an empty mapping: all)."""
         if not filters:
