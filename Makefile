@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## harvest the embedded emulator's 12,000 locations to locations.ndjson
@@ -19,8 +19,8 @@ test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check paren_async tests benchmarks
-	$(BIN)/ruff format --check paren_async tests benchmarks
+	$(BIN)/ruff check paren_async tests benchmarks examples
+	$(BIN)/ruff format --check paren_async tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
