@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_NEEDS := $(if $(wildcard $(STAMP)),$(STAMP),$(DEMO_STAMP))
 
-.PHONY: demo test lint typecheck check bench serve clean
+.PHONY: demo test lint typecheck check bench serve clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ typecheck: $(STAMP)
 
 check: test lint typecheck
 
+docs: $(STAMP)  ## the documentation site into site/ (mkdocs --strict: a broken reference fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 bench: $(STAMP)  ## reproduce benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
@@ -43,4 +46,4 @@ serve: $(STAMP)
 	$(BIN)/paren-async serve
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache locations.ndjson
+	rm -rf $(VENV) build dist site .pytest_cache .mypy_cache .ruff_cache locations.ndjson
