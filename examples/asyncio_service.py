@@ -59,7 +59,7 @@ async def answer(client: ParenClient, line: bytes) -> bytes:
     """The response line for one request line."""
     try:
         query = _decode_query(line)
-    except msgspec.ValidationError as error:
+    except msgspec.DecodeError as error:  # not JSON, or not a valid request
         return msgspec.json.encode({"error": f"bad request: {error}"})
     if not (1 <= query.max_items <= MAX_ITEMS and 0 < query.deadline <= MAX_DEADLINE):
         return msgspec.json.encode({"error": "bad request: max_items or deadline out of range"})

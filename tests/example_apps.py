@@ -111,7 +111,13 @@ class App:
             writer.close()
             await writer.wait_closed()
         answer = msgspec.json.decode(body)
-        status = 200 if "items" in answer else 504 if answer.get("error") == "timeout" else 500
+        error = str(answer.get("error", ""))
+        status = (
+            200 if "items" in answer
+            else 504 if error == "timeout"
+            else 400 if error.startswith("bad request")
+            else 502
+        )  # fmt: skip
         return Reply(status, msgspec.json.encode(answer.get("items", answer)))
 
     async def ready(self) -> None:

@@ -71,6 +71,10 @@ async def test_app_serves_concurrent_walks_and_shuts_down_cleanly(
         elapsed = time.monotonic() - started
         assert sum(counts) == sum(plan(n)[1]["max_items"] for n in range(CONCURRENT))
 
+        for bad in ({"max_items": 0}, {"max_items": 5, "deadline": -1}):
+            reply = await app.request("/locations", bad)
+            assert 400 <= reply.status < 500, reply.body[:300]
+
         # Walks in flight at shutdown: every page now takes 2 s, each walk has 0.5 s.
         emulator.configure(latency=2.0, jitter=0.0)
         offsets = [100 * n for n in range(IN_FLIGHT_AT_SHUTDOWN)]
@@ -111,3 +115,59 @@ def test_trouble_detector_sees_an_unclosed_session(tmp_path: Path) -> None:
         check=False,
     )
     assert TROUBLE.search(result.stderr), result.stderr
+
+
+SECOND_LOOP = """
+import asyncio
+from paren_async import ParenClient, UsageError
+from paren_async.testing import ParenEmulator
+
+async def serve(ready, done):
+    async with ParenEmulator(locations=50) as emu:
+        ready.put(emu)
+        await asyncio.get_running_loop().run_in_executor(None, done.get)
+
+async def walk(client):
+    return len(await client.locations().collect())
+
+import queue, threading
+ready, done = queue.Queue(), queue.Queue()
+server = threading.Thread(target=lambda: asyncio.run(serve(ready, done)))
+server.start()
+emu = ready.get()
+client = ParenClient(emu.api_key, emu.api_secret, base_url=emu.url)
+try:
+    assert asyncio.run(walk(client)) == 50
+    try:
+        asyncio.run(walk(client))
+    except UsageError as error:
+        print("UsageError:", error)
+    except Exception as error:
+        print("untyped:", type(error).__name__, error)
+finally:
+    done.put(None)
+    server.join()
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core (lead, issue 10): a typed UsageError for a client used from a second event "
+    "loop; today aiohttp's RuntimeError('Event loop is closed') escapes. Remove this marker "
+    "when it lands.",
+)
+def test_a_client_reused_in_a_second_event_loop_says_what_to_do(tmp_path: Path) -> None:
+    """Reusing a client across asyncio.run() calls (a client created at import time, shared by
+    workers) fails with UsageError naming the event loop, not a crash from inside aiohttp."""
+    (tmp_path / "second_loop.py").write_text(SECOND_LOOP)
+    result = subprocess.run(
+        [sys.executable, "second_loop.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("UsageError:"), result.stdout
+    assert "event loop" in result.stdout, result.stdout
