@@ -31,7 +31,7 @@ LOCATIONS = 3_000
 CONCURRENT = 200
 IN_FLIGHT_AT_SHUTDOWN = 20
 #: Deadline of the walks in flight at shutdown: below the apps' grace period (example_apps.GRACE).
-SHORT_DEADLINE = 0.5
+SHORT_DEADLINE = 0.4
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ async def test_app_serves_concurrent_walks_and_shuts_down_cleanly(
             reply = await app.request("/locations", bad)
             assert 400 <= reply.status < 500, reply.body[:300]
 
-        # Walks in flight at shutdown: every page now takes 2 s, each walk has 0.5 s.
+        # Walks in flight at shutdown: every page now takes 2 s, each walk has SHORT_DEADLINE.
         emulator.configure(latency=2.0, jitter=0.0)
         offsets = [100 * n for n in range(IN_FLIGHT_AT_SHUTDOWN)]
         late = [
