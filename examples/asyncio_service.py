@@ -97,8 +97,13 @@ async def serve(host: str, port: int, *, grace: float = 10.0) -> None:
                 line = await reader.readline()
                 writer.write(await answer(client, line) + b"\n")
                 await writer.drain()
-            except (ConnectionError, asyncio.LimitOverrunError, ValueError):
-                pass  # the peer left or sent garbage: nothing to answer
+            except (ConnectionError, ValueError):
+                pass  # the peer left, or sent a line over MAX_LINE: nothing to answer
+            except asyncio.CancelledError:
+                # Shutdown outlived its grace period and cancelled the walk. asyncio owns this
+                # task and awaits nothing from it, so it ends here: Python < 3.12 would log a
+                # cancelled connection task as an error.
+                writer.write(msgspec.json.encode({"error": "shutting down"}) + b"\n")
             finally:
                 handlers.discard(task)
                 writer.close()

@@ -29,17 +29,24 @@ from paren_async.testing import ParenEmulator
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 #: Seconds an app may take to start answering (importing FastAPI alone takes ~1 s here).
 START_TIMEOUT = 20.0
-#: Shutdown grace given to every app: above the walks' deadlines, so no request is ever cut off.
-GRACE = "3"
+#: Shutdown grace given to the apps (seconds, whole for uvicorn): above the walks' deadlines, so
+#: no request is cut off.
+GRACE = 3
 
-COMMANDS: dict[str, list[str]] = {
-    "fastapi": [
-        "-m", "uvicorn", "fastapi_app:app", "--app-dir", str(EXAMPLES), "--host", "127.0.0.1",
-        "--timeout-graceful-shutdown", GRACE, "--port",
-    ],
-    "aiohttp": [str(EXAMPLES / "aiohttp_app.py"), "--shutdown-timeout", GRACE, "--port"],
-    "asyncio": [str(EXAMPLES / "asyncio_service.py"), "--grace", GRACE, "--port"],
-}  # fmt: skip
+
+def command(kind: str, port: int, grace: float) -> list[str]:
+    """The command line that serves the ``kind`` example on ``port``."""
+    if kind == "fastapi":
+        return [
+            "-m", "uvicorn", "fastapi_app:app", "--app-dir", str(EXAMPLES), "--host", "127.0.0.1",
+            "--port", str(port), "--timeout-graceful-shutdown", str(int(grace)),
+        ]  # fmt: skip
+    script, grace_option = {
+        "aiohttp": ("aiohttp_app.py", "--shutdown-timeout"),
+        "asyncio": ("asyncio_service.py", "--grace"),
+    }[kind]
+    return [str(EXAMPLES / script), "--port", str(port), grace_option, str(grace)]
+
 
 #: What must never appear in an app's output: leaks, lost tasks, warnings, tracebacks.
 TROUBLE = re.compile(
@@ -116,6 +123,7 @@ class App:
             200 if "items" in answer
             else 504 if error == "timeout"
             else 400 if error.startswith("bad request")
+            else 503 if error == "shutting down"
             else 502
         )  # fmt: skip
         return Reply(status, msgspec.json.encode(answer.get("items", answer)))
@@ -146,12 +154,14 @@ class App:
 
 
 @contextlib.asynccontextmanager
-async def running(kind: str, emulator: ParenEmulator, logs: Path) -> AsyncIterator[App]:
+async def running(
+    kind: str, emulator: ParenEmulator, logs: Path, *, grace: float = GRACE
+) -> AsyncIterator[App]:
     """Start the ``kind`` example app against ``emulator``; killed on the way out if still up."""
     port = free_port()
     with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-W", "default", *COMMANDS[kind], str(port),
+            sys.executable, "-W", "default", *command(kind, port, grace),
             env=app_environment(emulator), stdout=out, stderr=err, cwd=logs,
         )  # fmt: skip
     app = App(kind, process, port, logs)
