@@ -95,7 +95,7 @@ async def _respond(walk: Pager[Any]) -> web.Response:
         )
         body = {
             "error": type(error).__name__,
-            "resume_offset": getattr(error, "resume_offset", None),
+            "resume_offset": error.resume_offset,
         }
         return json_response(body, status=status)
     return json_response(records)  # a list of Structs, encoded as is

@@ -76,7 +76,7 @@ def _failure(error: ParenError) -> MsgspecResponse:
     status = (
         504 if isinstance(error, ParenTimeout) else 400 if isinstance(error, UsageError) else 502
     )
-    body = {"error": type(error).__name__, "resume_offset": getattr(error, "resume_offset", None)}
+    body = {"error": type(error).__name__, "resume_offset": error.resume_offset}
     return MsgspecResponse(body, status_code=status)
 
 
