@@ -30,9 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="paren-async",
         description="Client, harvester and local emulator for the Paren EV-charging data API.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"paren-async {__version__}", help="print it, exit"
-    )
+    parser.add_argument("--version", action="version", version=f"paren-async {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _SUBCOMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
