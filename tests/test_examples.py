@@ -21,7 +21,7 @@ import msgspec
 import pytest
 from example_apps import TROUBLE, App, running
 
-from paren_async import Location, RealtimeLocation
+from paren_async import Location, ParenClient, RealtimeLocation
 from paren_async.testing import ParenEmulator
 
 pytest.importorskip("fastapi")
@@ -61,6 +61,15 @@ async def checked(app: App, emulator: ParenEmulator, number: int) -> int:
     return len(records)
 
 
+async def check_records_equal_a_direct_walk(app: App, emulator: ParenEmulator) -> None:
+    """Whole records, not only ids: the app's JSON decodes to what the client itself returns."""
+    params = {"offset": 1_234, "max_items": 150}
+    reply = await app.request("/locations", params)
+    async with ParenClient(emulator.api_key, emulator.api_secret, base_url=emulator.url) as client:
+        direct = await client.locations(**params).collect()
+    assert msgspec.json.decode(reply.body, type=list[Location]) == direct
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_app_serves_concurrent_walks_and_shuts_down_cleanly(
     kind: str, emulator: ParenEmulator, tmp_path: Path
@@ -71,6 +80,7 @@ async def test_app_serves_concurrent_walks_and_shuts_down_cleanly(
         counts = await asyncio.gather(*(checked(app, emulator, n) for n in range(CONCURRENT)))
         elapsed = time.monotonic() - started
         assert sum(counts) == sum(plan(n)[1]["max_items"] for n in range(CONCURRENT))
+        await check_records_equal_a_direct_walk(app, emulator)
 
         for bad in ({"max_items": 0}, {"max_items": 5, "deadline": -1}):
             reply = await app.request("/locations", bad)
