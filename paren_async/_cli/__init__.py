@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from paren_async import __version__
+
 __all__ = ["EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK = 0
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="paren-async",
         description="Client, harvester and local emulator for the Paren EV-charging data API.",
     )
+    parser.add_argument("--version", action="version", version=f"paren-async {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _SUBCOMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)

@@ -14,9 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol, TextIO
 
-__all__ = ["Progress", "Tally", "library_logs", "make_progress"]
+__all__ = ["NO_BAR_HINT", "Progress", "Tally", "library_logs", "make_progress"]
 
 LOG_INTERVAL: Final = 5.0
+#: On a terminal without tqdm: a progress line this often (seconds), after this hint.
+NO_BAR_INTERVAL: Final = 1.0
+NO_BAR_HINT: Final = (
+    "paren-async: no progress bar (tqdm is missing): pip install 'paren-async[cli]' for one"
+)
 Mode = Literal["auto", "bar", "log", "quiet"]
 
 
@@ -126,10 +131,12 @@ def make_progress(mode: Mode, stream: TextIO, *, total: int | None, initial: int
     if mode == "bar":
         try:
             from tqdm import tqdm
-        except ImportError:  # the cli extra is not installed: log lines still show progress
-            pass
-        else:
-            return Bar(tqdm, stream, total=total, initial=initial)
+        except ImportError:
+            # The cli extra is not installed: say how to get the bar, and show a line often
+            # enough that a person watching does not see a silent terminal.
+            print(NO_BAR_HINT, file=stream, flush=True)
+            return LogLines(stream, total=total, interval=NO_BAR_INTERVAL)
+        return Bar(tqdm, stream, total=total, initial=initial)
     return LogLines(stream, total=total)
 
 

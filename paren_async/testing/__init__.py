@@ -2,8 +2,10 @@
 
 ``ParenEmulator`` is a real aiohttp server on 127.0.0.1 speaking Paren's wire format over real
 New York station data, with latency, faults, data drift and introspection on demand. The pytest
-plugin shipped with the package provides it as the ``paren_emulator`` fixture::
+plugin shipped with the package provides it as the ``paren_emulator`` fixture (the marker is
+what pytest-asyncio's default strict mode needs; ``@pytest.mark.anyio`` works too)::
 
+    @pytest.mark.asyncio
     async def test_my_code_survives_a_flaky_api(paren_emulator):
         emu = paren_emulator
         emu.inject(Fault.SERVICE_UNAVAILABLE, times=2)
