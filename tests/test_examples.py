@@ -200,12 +200,6 @@ finally:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core (lead, issue 10): a typed UsageError for a client used from a second event "
-    "loop; today aiohttp's RuntimeError('Event loop is closed') escapes. Remove this marker "
-    "when it lands.",
-)
 def test_a_client_reused_in_a_second_event_loop_says_what_to_do(tmp_path: Path) -> None:
     """Reusing a client across asyncio.run() calls (a client created at import time, shared by
     workers) fails with UsageError naming the event loop, not a crash from inside aiohttp."""

@@ -1,34 +1,25 @@
-"""Whether a walk that ended saw the whole collection: the one place the watch decides it.
-
-Client-wide statistics stand in for the walk's own until the core offers a per-walk flag
-(``statistics().complete`` of the walk): another walk of the same client drifting at the same
-time only makes the watch more careful, never less.
-"""
+"""Whether a walk that ended saw the whole collection: the one place the watch decides it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from paren_async import ClientStatistics, ParenClient
+    from paren_async import PageStream
 
 __all__ = ["WalkCheck"]
 
 
 class WalkCheck:
-    """Drift counters before a walk, compared with those after it."""
+    """Reads a finished walk's own statistics (``PageStream.statistics()``)."""
 
-    def __init__(self, client: ParenClient) -> None:
-        self._client = client
-        self._before = client.statistics()
-
-    def _after(self) -> ClientStatistics:
-        return self._client.statistics()
+    def __init__(self, walk: PageStream[Any]) -> None:
+        self._walk = walk
 
     def complete(self) -> bool:
         """No drift went unrecovered during the walk (so nothing was skipped knowingly)."""
-        return self._after().unrecovered_drift == self._before.unrecovered_drift
+        return self._walk.statistics().unrecovered_drift == 0
 
     def drifted(self) -> bool:
         """The collection changed under the walk (repaired or not)."""
-        return self._after().drift_events != self._before.drift_events
+        return self._walk.statistics().drift_events > 0

@@ -148,12 +148,12 @@ async def _watch(
         next_start = started + interval
         state.cycle += 1
         diff = CycleDiff(state, state.cycle, announce_new=snapshot or state.baseline)
-        check = WalkCheck(client)
         error: str | None = None
         try:
             walk = _pager(client, filters).raw_pages()
         except ClientClosedError:
             return
+        check = WalkCheck(walk)
         try:
             async with walk:
                 async for page in walk:
