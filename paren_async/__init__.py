@@ -5,8 +5,9 @@ async with ParenClient(api_key=..., api_secret=...) as client:
         ...
 """
 
-from ._client import Health, ParenClient
+from ._client import ParenClient
 from ._config import Credentials, RetryPolicy, Timeout
+from ._decoding import decode_record
 from ._events import (
     BadRecordEvent,
     DriftEvent,
@@ -35,6 +36,7 @@ from ._exceptions import (
     TransportError,
     UsageError,
 )
+from ._health import Health
 from ._http import Request, Response
 from ._pager import Pager
 from ._pagination import PageStream
@@ -129,4 +131,5 @@ __all__ = [
     "WalkEvent",
     "WalkStatistics",
     "__version__",
+    "decode_record",
 ]

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import functools
 import ssl
-import time
 import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Callable, Sequence
 from types import TracebackType
-from typing import Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import aiohttp
 import msgspec
@@ -27,32 +24,31 @@ from ._config import (
     RetryPolicy,
     Timeout,
     check_concurrency,
-    check_non_negative,
-    check_page_size,
     resolve_base_url,
 )
-from ._decoding import RAW, Codec, codec_for, decode_page, raw_id
+from ._decoding import RAW, Codec, codec_for, raw_id
 from ._events import EventHooks, Events
 from ._exceptions import (
     ClientClosedError,
-    ParenError,
     ResumePoint,
-    ServerError,
-    TransportError,
     UsageError,
 )
-from ._http import Request, Response, build_query, build_request, decipher_error
+from ._health import Health, probe
+from ._http import Request, Response, build_query, build_request
 from ._limiter import Limiter
 from ._logging import configure_logging_from_env, log_event
 from ._pager import Pager
-from ._pagination import BadRecords, PageRequest, PageStream, WalkSpec
+from ._pagination import BadRecords, Decode, PageRequest, PageStream, WalkSpec
 from ._sending import Sender
 from ._statistics import ClientStatistics, Counters
 from ._telemetry import Telemetry
 from ._transport import AiohttpTransport, Transport
-from .models import Location, Page, RealtimeLocation
+from .models import Location, RealtimeLocation
 
-__all__ = ["Health", "ParenClient"]
+if TYPE_CHECKING:
+    from .watch import FirstCycle, WatchEvent
+
+__all__ = ["ParenClient"]
 
 T = TypeVar("T")
 
@@ -66,23 +62,6 @@ Filter = str | int | float | bool | None
 class _State(enum.Enum):
     OPEN = "open"
     CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """The answer of ``ParenClient.health()``: ``bool(health)`` is ``ok``.
-
-    ``status`` is the HTTP status (None when no response came), ``error`` the typed error that
-    says why it is not ok (None when ok), ``latency`` the seconds the probe took.
-    """
-
-    ok: bool
-    status: int | None
-    error: ParenError | None
-    latency: float
-
-    def __bool__(self) -> bool:
-        return self.ok
 
 
 class ParenClient:
@@ -223,6 +202,11 @@ class ParenClient:
                 "`async with ParenClient(...)` inside each asyncio.run()"
             )
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose()`` was called: a closed client refuses new walks."""
+        return self._state is _State.CLOSED
+
     def statistics(self) -> ClientStatistics:
         """A snapshot of what this client has done so far, summed over all its walks."""
         limiter = self._sender.limiter
@@ -244,17 +228,7 @@ class ParenClient:
         request = build_request(
             self._base_url, self._paths["healthcheck_path"], timeout=self._timeout
         )
-        started = time.monotonic()
-        try:
-            response = await self._sender.send(request, retry=False)
-        except ParenError as failure:
-            status = getattr(failure, "status", None)
-            return Health(False, status, failure, time.monotonic() - started)
-        latency = time.monotonic() - started
-        if 200 <= response.status < 300:
-            return Health(True, response.status, None, latency)
-        error = decipher_error(request, response, now=time.time())
-        return Health(False, response.status, error, latency)
+        return await probe(self._sender, request)
 
     async def healthcheck(self) -> bool:
         """True when the API answers its healthcheck, False when it is down or unreachable.
@@ -263,25 +237,14 @@ class ParenClient:
         Errors that mean the client is misconfigured (404, 401...) are raised, not hidden;
         ``health()`` gives the reason in every case.
         """
-        health = await self.health()
-        error = health.error
-        if error is None or isinstance(error, (ServerError, TransportError)):
-            return health.ok
-        raise error
+        return (await self.health()).verdict()
 
     def locations(
-        self,
-        *,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        offset: int = 0,
-        max_items: int | None = None,
-        concurrency: int | None = None,
-        drift_check: bool = True,
-        deadline: float | None = None,
-        resume: ResumePoint | None = None,
-        bad_records: BadRecords = "skip",
-        **filters: Filter,
-    ) -> Pager[Location]:
+        self, *, page_size: int = DEFAULT_PAGE_SIZE, offset: int = 0,
+        max_items: int | None = None, concurrency: int | None = None, drift_check: bool = True,
+        deadline: float | None = None, resume: ResumePoint | None = None,
+        bad_records: BadRecords = "skip", **filters: Filter,
+    ) -> Pager[Location]:  # fmt: skip
         """Walk the Metadata API's locations; extra keyword arguments are query filters.
 
         ``page_size`` records per request (1..100, default 100); ``offset`` where to start;
@@ -299,18 +262,11 @@ class ParenClient:
         )  # fmt: skip
 
     def realtime_locations(
-        self,
-        *,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        offset: int = 0,
-        max_items: int | None = None,
-        concurrency: int | None = None,
-        drift_check: bool = True,
-        deadline: float | None = None,
-        resume: ResumePoint | None = None,
-        bad_records: BadRecords = "skip",
-        **filters: Filter,
-    ) -> Pager[RealtimeLocation]:
+        self, *, page_size: int = DEFAULT_PAGE_SIZE, offset: int = 0,
+        max_items: int | None = None, concurrency: int | None = None, drift_check: bool = True,
+        deadline: float | None = None, resume: ResumePoint | None = None,
+        bad_records: BadRecords = "skip", **filters: Filter,
+    ) -> Pager[RealtimeLocation]:  # fmt: skip
         """Walk the Realtime API's locations; the options are those of ``locations()``."""
         return self._walk(
             self._paths["realtime_path"], codec_for(RealtimeLocation), filters,
@@ -319,51 +275,24 @@ class ParenClient:
 
     @overload
     def paginate(
-        self,
-        path: str,
-        *,
-        model: type[T],
-        page_size: int = ...,
-        offset: int = ...,
-        max_items: int | None = ...,
-        concurrency: int | None = ...,
-        drift_check: bool = ...,
-        deadline: float | None = ...,
-        resume: ResumePoint | None = ...,
-        bad_records: BadRecords = ...,
-        **filters: Filter,
-    ) -> Pager[T]: ...
+        self, path: str, *, model: type[T], page_size: int = ..., offset: int = ...,
+        max_items: int | None = ..., concurrency: int | None = ..., drift_check: bool = ...,
+        deadline: float | None = ..., resume: ResumePoint | None = ...,
+        bad_records: BadRecords = ..., **filters: Filter,
+    ) -> Pager[T]: ...  # fmt: skip
     @overload
     def paginate(
-        self,
-        path: str,
-        *,
-        model: None = ...,
-        page_size: int = ...,
-        offset: int = ...,
-        max_items: int | None = ...,
-        concurrency: int | None = ...,
-        drift_check: bool = ...,
-        deadline: float | None = ...,
-        resume: ResumePoint | None = ...,
-        bad_records: BadRecords = ...,
-        **filters: Filter,
-    ) -> Pager[msgspec.Raw]: ...
+        self, path: str, *, model: None = ..., page_size: int = ..., offset: int = ...,
+        max_items: int | None = ..., concurrency: int | None = ..., drift_check: bool = ...,
+        deadline: float | None = ..., resume: ResumePoint | None = ...,
+        bad_records: BadRecords = ..., **filters: Filter,
+    ) -> Pager[msgspec.Raw]: ...  # fmt: skip
     def paginate(
-        self,
-        path: str,
-        *,
-        model: type[Any] | None = None,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        offset: int = 0,
-        max_items: int | None = None,
-        concurrency: int | None = None,
-        drift_check: bool = True,
-        deadline: float | None = None,
-        resume: ResumePoint | None = None,
-        bad_records: BadRecords = "skip",
-        **filters: Filter,
-    ) -> Pager[Any]:
+        self, path: str, *, model: type[Any] | None = None, page_size: int = DEFAULT_PAGE_SIZE,
+        offset: int = 0, max_items: int | None = None, concurrency: int | None = None,
+        drift_check: bool = True, deadline: float | None = None,
+        resume: ResumePoint | None = None, bad_records: BadRecords = "skip", **filters: Filter,
+    ) -> Pager[Any]:  # fmt: skip
         """Walk any limit/offset endpoint of the API with the same guarantees as ``locations()``.
 
         ``path`` is appended to ``base_url`` (``"/metadata/v1/locations"``); ``model`` is a
@@ -376,37 +305,34 @@ class ParenClient:
             page_size, offset, max_items, concurrency, drift_check, deadline, resume, bad_records,
         )  # fmt: skip
 
+    def watch_realtime(
+        self, *, interval: float = 60.0, first_cycle: FirstCycle = "snapshot", **filters: Filter
+    ) -> AsyncGenerator[WatchEvent, None]:
+        """Live changes of the Realtime locations, one complete walk per ``interval`` seconds:
+        ``paren_async.watch.watch_realtime(client, ...)``, which documents the events."""
+        from .watch import watch_realtime
+
+        return watch_realtime(
+            self,
+            interval=interval,
+            first_cycle=first_cycle,
+            **filters,  # type: ignore[arg-type]
+        )
+
     # -- machinery --
 
     def _walk(
-        self,
-        path: str,
-        codec: Codec[T],
-        filters: dict[str, Filter],
-        page_size: int,
-        offset: int,
-        max_items: int | None,
-        concurrency: int | None,
-        drift_check: bool,
-        deadline: float | None,
-        resume: ResumePoint | None,
-        bad_records: BadRecords,
-    ) -> Pager[T]:
+        self, path: str, codec: Codec[T], filters: dict[str, Filter], page_size: int,
+        offset: int, max_items: int | None, concurrency: int | None, drift_check: bool,
+        deadline: float | None, resume: ResumePoint | None, bad_records: BadRecords,
+    ) -> Pager[T]:  # fmt: skip
         self._check_open()
-        if deadline is not None:
-            Timeout(attempt=deadline)  # the same check as any other duration
-        if concurrency is not None:
-            check_concurrency(concurrency)
-        if resume is not None and not isinstance(resume, ResumePoint):
-            raise UsageError(f"resume must be a ResumePoint, got {type(resume).__name__}")
-        if bad_records not in ("skip", "raise"):
-            raise UsageError(f"bad_records must be 'skip' or 'raise', got {bad_records!r}")
-        spec = WalkSpec(
-            offset=check_non_negative("offset", offset) or 0,
-            page_size=check_page_size(page_size),
-            max_items=check_non_negative("max_items", max_items),
+        spec = WalkSpec.checked(
+            offset=offset,
+            page_size=page_size,
+            max_items=max_items,
             concurrency=self._concurrency if concurrency is None else concurrency,
-            drift_check=bool(drift_check),
+            drift_check=drift_check,
             deadline=deadline,
             resume=resume,
             bad_records=bad_records,
@@ -425,34 +351,22 @@ class ParenClient:
             self._check_loop()
             return await self._sender.send(request_for(page))
 
-        def decode(codec: Codec[Any], response: Response, page: PageRequest) -> Page[Any]:
-            return decode_page(
-                request_for(page), response, codec,
-                offset=page.offset, limit=page.limit, now=time.time(),
-            )  # fmt: skip
-
-        def open_stream(decode: Any, spec: WalkSpec, typed: bool) -> PageStream[Any]:
+        def open_stream(decode: Decode[Any], spec: WalkSpec, typed: bool) -> PageStream[Any]:
             self._check_open()
+            typed = typed and codec is not RAW
             stream: PageStream[Any] = PageStream(
-                fetch,
-                decode,
-                spec,
-                record_id=_record_id if typed and codec is not RAW else raw_id,
-                cheap_ids=typed and codec is not RAW,
+                fetch, decode, spec,
+                record_id=_record_id if typed else raw_id,
+                cheap_ids=typed,
                 url=lambda page: request_for(page).url,
                 path=path,
                 events=self._events,
                 retry_delay=lambda error, attempt: self._sender.delay(error, attempt, 0.0),
-            )
+            )  # fmt: skip
             self._walks.add(stream)
             return stream
 
-        return Pager(
-            spec,
-            functools.partial(decode, codec),
-            functools.partial(_decode_raw, functools.partial(decode, RAW)),
-            open_stream,
-        )
+        return Pager(spec, request_for, codec, open_stream, path)
 
     def _require_credentials(self) -> Credentials:
         if self._credentials is None:
@@ -465,21 +379,6 @@ class ParenClient:
 
 def _record_id(record: Any) -> object:
     return record.id
-
-
-def _decode_raw(
-    decode: Callable[[Response, PageRequest], Page[msgspec.Raw]],
-    response: Response,
-    page: PageRequest,
-) -> Page[bytes]:
-    raw = decode(response, page)
-    return Page(
-        offset=raw.offset,
-        limit=raw.limit,
-        items=tuple(map(bytes, raw.items)),
-        duration=raw.duration,
-        timestamp=raw.timestamp,
-    )
 
 
 def _check_path(name: str, path: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
-from ._exceptions import DecodeError
+from ._exceptions import DecodeError, RecordError
 from ._http import (
     Envelope,
     Request,
@@ -36,7 +36,7 @@ from ._http import (
 )
 from .models import BadRecord, Page
 
-__all__ = ["RAW", "Codec", "codec_for", "decode_page", "repair", "utf8_body"]
+__all__ = ["RAW", "Codec", "codec_for", "decode_page", "decode_record", "repair", "utf8_body"]
 
 T = TypeVar("T")
 
@@ -84,6 +84,30 @@ def codec_for(model: type[T]) -> Codec[T]:
         msgspec.json.Decoder(Envelope[model], strict=False),  # type: ignore[valid-type]
         msgspec.json.Decoder(model, strict=False),
     )
+
+
+def decode_record(raw: bytes | msgspec.Raw, model: type[T]) -> T:
+    """One record's JSON as ``model``, as leniently as walks decode pages (see ``repair``).
+
+    ``model`` is a msgspec Struct type (``Location``, ``RealtimeLocation``...). A record still
+    undecodable after repair raises ``RecordError``, whose ``record`` is the ``BadRecord``.
+    """
+    decoder = codec_for(model).record  # type: ignore[arg-type]
+    assert decoder is not None
+    try:
+        record: T = decoder.decode(raw)
+        return record
+    except (msgspec.ValidationError, RecursionError) as exc:
+        result = repair(bytes(raw), decoder.decode, str(exc))
+    except msgspec.DecodeError as exc:
+        result = BadRecord(offset=0, id=None, path="$", reason=str(exc), raw=bytes(raw))
+    if isinstance(result, BadRecord):
+        raise RecordError(
+            f"record {result.id!r} cannot be decoded: {result.reason}",
+            record=result, method=None, url=None,
+        )  # fmt: skip
+    repaired: T = result
+    return repaired
 
 
 def utf8_body(request: Request, response: Response) -> bytes:

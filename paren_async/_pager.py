@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+import time
+from collections.abc import Callable, Generator
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+from ._decoding import RAW, Codec, decode_page
 from ._exceptions import ResumePoint
-from ._pagination import Decode, PageStream, WalkSpec
+from ._http import Request, Response
+from ._iterators import Items
+from ._pagination import Decode, PageRequest, PageStream, WalkSpec
 from ._statistics import WalkStatistics
 from .models import Page
 
@@ -29,15 +33,35 @@ class Pager(Generic[T]):
     def __init__(
         self,
         spec: WalkSpec,
-        decode: Decode[T],
-        decode_raw: Decode[bytes],
+        request_for: Callable[[PageRequest], Request],
+        codec: Codec[T],
         open_stream: Callable[[Decode[Any], WalkSpec, bool], PageStream[Any]],
+        path: str,
     ) -> None:
         self._spec = spec
-        self._decode = decode
-        self._decode_raw = decode_raw
+        self._request_for = request_for
+        self._codec = codec
         self._open = open_stream
         self._latest: PageStream[Any] | None = None
+        #: The endpoint path this pager walks (``/metadata/v1/locations``...).
+        self.path = path
+
+    def _decode(self, response: Response, page: PageRequest) -> Page[T]:
+        return decode_page(
+            self._request_for(page), response, self._codec,
+            offset=page.offset, limit=page.limit, now=time.time(),
+        )  # fmt: skip
+
+    def _decode_raw(self, response: Response, page: PageRequest) -> Page[bytes]:
+        raw = decode_page(
+            self._request_for(page), response, RAW,
+            offset=page.offset, limit=page.limit, now=time.time(),
+        )  # fmt: skip
+        items = tuple(map(bytes, raw.items))
+        return Page(
+            offset=raw.offset, limit=raw.limit, items=items,
+            duration=raw.duration, timestamp=raw.timestamp,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         s = self._spec
@@ -56,12 +80,12 @@ class Pager(Generic[T]):
         self._latest = stream = self._open(self._decode_raw, self._spec, False)
         return stream
 
-    def __aiter__(self) -> _Items[T]:
-        return _Items(self.pages())
+    def __aiter__(self) -> Items[T]:
+        return Items(self.pages())
 
-    def raw(self) -> _Items[bytes]:
+    def raw(self) -> Items[bytes]:
         """Each record's JSON bytes exactly as the server sent them."""
-        return _Items(self.raw_pages())
+        return Items(self.raw_pages())
 
     async def collect(self) -> list[T]:
         """Every record of the walk in a list. For big walks prefer streaming (``async for``)."""
@@ -87,38 +111,7 @@ class Pager(Generic[T]):
         """The first page as the server sent it: one request, no walk."""
         spec = replace(self._spec, concurrency=1)
         stream = self._open(self._decode, spec, True)
-        request = stream.first_request
+        request = spec.first()
         if request is None:
             return Page(offset=spec.offset, limit=0, items=())
         return await stream.fetch_one(request)
-
-
-class _Items(Generic[X]):
-    """Records of a walk, one by one. Dropping it (after ``break``) closes the walk at once."""
-
-    __slots__ = ("_items", "_stream")
-
-    def __init__(self, stream: PageStream[X]) -> None:
-        self._stream = stream
-        self._items: Iterator[X] = iter(())
-
-    def __aiter__(self) -> _Items[X]:
-        return self
-
-    async def __anext__(self) -> X:
-        for item in self._items:
-            return item
-        # The exhausted iterator has let go of the last page: its records are freed before the
-        # next page is decoded, while their memory is still cache-hot.
-        page = await self._stream.next_page()
-        self._items = iter(page.items)
-        self._stream.partial = (page, self._items)
-        for item in self._items:
-            return item
-        return await self.__anext__()  # a page of rejected records only
-
-    async def aclose(self) -> None:
-        self._stream.close()
-
-    def __del__(self) -> None:
-        self._stream.close()

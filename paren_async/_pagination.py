@@ -5,12 +5,8 @@ pure ``decode(response, request) -> Page`` turns a body into records. A response
 when its page reaches the head of the window, so few decoded pages are alive at once and each
 decodes into cache-hot memory. A fetch task that is done is a freed slot.
 
-Paren pages carry no total and no next link. The walk starts with one page; each page that comes
-back as big as expected lets one more page be in flight (slow start, as TCP does), up to
-``concurrency``. So a small walk costs about what it needs, a failing walk one request, and the
-pages speculated past the end are fewer than ``concurrency``. A page that comes back short is the
-end or a server capping pages: the pages speculated past it are cancelled and the next is
-fetched alone to tell which. The end is a page that brings nothing new.
+Which pages to ask for is ``_rules.Plan``'s decision, where new records start is
+``_drift.Stitcher``'s, and what was yielded is ``_ledger.Ledger``'s; the stream does the fetching.
 
 Why plain asyncio tasks owned by the stream rather than an anyio task group: an ``async for``
 consumer suspends between pages and may abandon the walk at any point (``break``, an exception,
@@ -31,11 +27,9 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Final, Generic, Literal, TypeVar
 
 import anyio
-import msgspec
 
 from ._drift import MAX_REREADS, Stitcher
 from ._events import (
@@ -47,58 +41,25 @@ from ._events import (
     RetryEvent,
     WalkEvent,
 )
-from ._exceptions import PaginationError, ParenError, RecordError, ResumePoint, TimeoutError
+from ._exceptions import ParenError, RecordError, ResumePoint, TimeoutError
 from ._http import Response
+from ._iterators import PageIterator
+from ._ledger import Ledger, clip, is_empty, order
+from ._rules import BadRecords, Guard, PageRequest, Plan, WalkSpec
 from ._statistics import WalkStatistics
 from .models import BadRecord, Page
 
-__all__ = ["PageRequest", "PageStream", "WalkSpec"]
+__all__ = ["BadRecords", "Decode", "Fetch", "PageRequest", "PageStream", "WalkSpec"]
 
 T = TypeVar("T")
 
-#: Pages in a row holding only records already yielded before the walk gives up: heavy drift
-#: can repeat a few pages running; a server ignoring offset repeats forever.
-STALL_LIMIT: Final = 10
-#: Ids of the last records yielded that a ``ResumePoint`` carries.
-RESUME_IDS: Final = 8
 #: A body this small cannot hold a full page: peeked at when it arrives, to stop speculating
 #: past an empty page before it reaches the head.
 _SMALL_BODY: Final = 2048
 _walk_ids = itertools.count(1)
-_COUNTS: Final = (
-    "records", "pages", "requests", "drift_events", "duplicates_dropped", "records_recovered",
-    "unrecovered_drift", "bad_records",
-)  # fmt: skip
 
-Fetch = Callable[["PageRequest"], Awaitable[Response]]
-Decode = Callable[[Response, "PageRequest"], Page[T]]
-BadRecords = Literal["skip", "raise"]
-
-
-@dataclass(frozen=True, slots=True)
-class PageRequest:
-    offset: int
-    limit: int
-    #: Leading records expected to repeat what was already yielded (the drift check).
-    overlap: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class WalkSpec:
-    """What to walk: where it starts, how big its pages are, and how far it may run ahead."""
-
-    offset: int = 0
-    page_size: int = 100
-    max_items: int | None = None
-    concurrency: int = 8
-    #: Overlap pages by one record to detect and repair drift (needs pages of 2 or more).
-    drift_check: bool = True
-    #: Seconds the whole walk may take, or None.
-    deadline: float | None = None
-    resume: ResumePoint | None = None
-    bad_records: BadRecords = "skip"
-    #: Fetches of one page whose body is garbled (or states a 5xx) before giving up.
-    attempts: int = 4
+Fetch = Callable[[PageRequest], Awaitable[Response]]
+Decode = Callable[[Response, PageRequest], Page[T]]
 
 
 @dataclass(slots=True)
@@ -147,47 +108,15 @@ class PageStream(Generic[T]):
         self._window: deque[_Slot] = deque()
         self._extra: set[asyncio.Task[Response]] = set()
         self._stitcher = Stitcher(spec.resume.last_ids if spec.resume else ())
-        self._overlap = 1 if spec.drift_check and spec.page_size >= 2 else 0
-        self._next: PageRequest | None = self._first_request()
-        self._ramp = 1
-        #: Records per page the server really gives, once a short page has shown it.
-        self._cap: int | None = None
-        self._end_at: int | None = None
-        self._last_received = 0
-        self._stalled = 0
-        self._position = spec.resume.offset if spec.resume else spec.offset
-        self._tail: tuple[Sequence[object], ...] = (
-            (tuple(spec.resume.last_ids),) if spec.resume else ()
-        )
-        self._counts = dict.fromkeys(_COUNTS, 0)
-        self._previous: tuple[int, object] | None = None
-        self._repeats = 0
-        #: The page an items iterator is handing out, and what it has left of it.
-        self.partial: tuple[Page[T], Any] | None = None
+        self._plan = Plan(spec)
+        self._guard = Guard()
+        self.ledger = Ledger(spec.offset, spec.resume, self._entry_id)
+        self._counts = self.ledger.counts
         self._closed_by: ParenError | None = None
         self._head: PageRequest | None = None
         self._started: float | None = None
         self._state: Literal["new", "running", "done", "closed"] = "new"
         self._deadline = None if spec.deadline is None else time.monotonic() + spec.deadline
-
-    def _first_request(self) -> PageRequest | None:
-        spec = self._spec
-        if spec.max_items == 0:
-            return None
-        if spec.resume is None or not spec.resume.last_ids:
-            limit = (
-                spec.page_size if spec.max_items is None else min(spec.page_size, spec.max_items)
-            )
-            return PageRequest(spec.resume.offset if spec.resume else spec.offset, limit)
-        # Re-read half a page before the point: removals or inserts there while the walk was
-        # stopped shift its last record either way, and the stitcher finds it in this page.
-        reach = min(spec.resume.offset, spec.page_size // 2)
-        return PageRequest(spec.resume.offset - reach, spec.page_size, reach)
-
-    @property
-    def first_request(self) -> PageRequest | None:
-        """The request the walk starts with; None when ``max_items=0`` asks for nothing."""
-        return self._first_request()
 
     async def fetch_one(self, request: PageRequest) -> Page[T]:
         """One page as the server sent it, outside any walk (``await pager``)."""
@@ -203,29 +132,16 @@ class PageStream(Generic[T]):
     @property
     def resume(self) -> ResumePoint:
         """Where a new walk continues with nothing lost or repeated (``locations(resume=...)``)."""
-        position, tail = self._position, self._tail
-        if self.partial is not None:  # items handed out one by one: count only those taken
-            page, left = self.partial
-            remaining = left.__length_hint__()
-            if remaining:
-                taken = len(page.items) - remaining
-                position = page.offset + taken
-                tail = (*tail[:-1], _LazyIds(page.items[:taken], self._entry_id))
-        ids = [record_id for ids in tail for record_id in ids][-RESUME_IDS:]
-        return ResumePoint(position, tuple(ids))
+        return self.ledger.resume
 
     @property
     def resume_offset(self) -> int:
-        """The offset just after the last record yielded."""
-        return self._position
+        """``resume.offset``: the offset just after the last record yielded."""
+        return self.ledger.resume.offset
 
     def statistics(self) -> WalkStatistics:
         """This walk's account so far (``complete`` once it has ended with nothing skipped)."""
-        counts = self._counts
-        complete = (
-            self._state == "done" and not counts["unrecovered_drift"] and not counts["bad_records"]
-        )
-        return WalkStatistics(**counts, complete=complete)
+        return self.ledger.statistics(ended=self._state == "done")
 
     # -- lifecycle --
 
@@ -237,7 +153,7 @@ class PageStream(Generic[T]):
         """
         if reason is not None and self._closed_by is None and self._state != "done":
             self._closed_by = reason
-        self._next = None
+        self._plan.next = None
         self._cancel_window()
         for task in self._extra:
             task.cancel()
@@ -261,20 +177,15 @@ class PageStream(Generic[T]):
     async def __aenter__(self) -> PageStream[T]:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         self.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # e.g. the event loop is already closed
             self.close()
 
-    def __aiter__(self) -> _PageIterator[T]:
-        return _PageIterator(self)
+    def __aiter__(self) -> PageIterator[T]:
+        return PageIterator(self)
 
     async def __anext__(self) -> Page[T]:
         return await self.next_page()
@@ -304,15 +215,9 @@ class PageStream(Generic[T]):
                 raise
             if page.items or page.rejected:
                 self._counts["pages"] += 1
-                self._events.emit(
-                    PageEvent(
-                        self._path,
-                        page.offset,
-                        len(page.items),
-                        time.monotonic() - (self._started or 0.0),
-                        self._id,
-                    )
-                )
+                elapsed = time.monotonic() - (self._started or 0.0)
+                event = PageEvent(self._path, page.offset, len(page.items), elapsed, self._id)
+                self._events.emit(event)
                 return page
 
     def _start(self) -> None:
@@ -342,32 +247,15 @@ class PageStream(Generic[T]):
 
     def _fill(self) -> None:
         """Start fetches up to the ramp, never past a known end or ``max_items``."""
-        allowed = min(self._ramp, self._spec.concurrency)
-        while self._next is not None and len(self._window) < allowed:
-            request = self._next
-            if self._end_at is not None and request.offset >= self._end_at:
-                self._next = None  # a page at or before this offset came back empty
+        plan = self._plan
+        while len(self._window) < min(plan.ramp, self._spec.concurrency):
+            expected = sum(slot.assumed - slot.request.overlap for slot in self._window)
+            request = plan.take(expected, self._counts["records"])
+            if request is None:
                 return
-            if self._spec.max_items is not None:
-                remaining = (
-                    self._spec.max_items
-                    - self._counts["records"]
-                    - sum(slot.assumed - slot.request.overlap for slot in self._window)
-                )
-                if remaining <= 0:
-                    return
-                request = PageRequest(
-                    request.offset, min(request.limit, remaining + request.overlap), request.overlap
-                )
-            assumed = request.limit if self._cap is None else min(request.limit, self._cap)
-            slot = _Slot(request, assumed, self._spawn(request))
+            slot = _Slot(request, plan.assumed(request), self._spawn(request))
             slot.task.add_done_callback(functools.partial(self._on_done, slot))
             self._window.append(slot)
-            self._next = self._after(request, assumed)
-
-    def _after(self, request: PageRequest, received: int) -> PageRequest:
-        overlap = self._overlap if self._cap is None or self._cap > self._overlap else 0
-        return PageRequest(request.offset + received - overlap, self._spec.page_size, overlap)
 
     def _on_done(self, slot: _Slot, _: object) -> None:
         task = slot.task
@@ -375,32 +263,26 @@ class PageStream(Generic[T]):
             return
         if task.exception() is not None:  # .exception() also marks the failure as retrieved
             # The walk will stop at this page: stop spending on the pages after it now.
-            self._next = None
+            self._plan.next = None
             after = itertools.dropwhile(lambda other: other is not slot, list(self._window))
             for other in itertools.islice(after, 1, None):
                 other.task.cancel()
             return
         response = task.result()
-        if len(response.body) < _SMALL_BODY and _is_empty(response):
-            slot.empty = True
-            if self._end_at is None or slot.request.offset < self._end_at:
-                self._end_at = slot.request.offset
+        if len(response.body) < _SMALL_BODY and is_empty(response):
+            self._plan.empty_at(slot.request.offset)
 
     async def _advance(self) -> Page[T]:
         slot = self._window[0]
         request = self._head = slot.request
         page = await self._page(slot)
         self._window.popleft()
-        ids, entries = self._order(page)
-        received = len(entries)
-        self._check_repeat(request, ids, received)
-        full = received == slot.assumed
+        ids, entries = order(page, self._record_id, self._cheap_ids)
+        full = self._plan.came_back(request, slot.assumed, len(entries))
         if not full:
             # The end, or a server capping pages: pages speculated past this one start at the
             # wrong offsets. The next page is fetched alone to tell which.
             self._cancel_window()
-            self._ramp = 1
-            self._next = self._next_after_short(request, received)
         start = self._stitcher.place(ids, checked=request.overlap > 0)
         recovered: list[Any] = []
         if start is None:
@@ -409,44 +291,20 @@ class PageStream(Generic[T]):
         elif start > request.overlap:
             self._drift(request.offset, duplicates=start - request.overlap, recovered=0)
         self._stitcher.accept(ids)
-        if received:
-            self._last_received = received
         fresh: Sequence[Any] = [*recovered, *entries[start:]] if recovered else entries[start:]
-        self._check_progress(request, received, fresh)
+        self._guard.check(request, ids, len(fresh))
         mixed = bool(page.rejected) or any(isinstance(e, BadRecord) for e in recovered)
-        result = self._yield(request, start, len(recovered), fresh, page, mixed)
+        result, reached = self.ledger.cut(
+            page, fresh, begin=request.offset + start, recovered=len(recovered), mixed=mixed,
+            max_items=self._spec.max_items,
+        )  # fmt: skip
+        if reached:
+            self._plan.next = None
+            self._cancel_window()
+        self._report(result.rejected, request)
         if full:
-            self._ramp += 1
             self._fill()
         return result
-
-    def _check_repeat(self, request: PageRequest, ids: Sequence[object], received: int) -> None:
-        """A server ignoring offset sends the same full page for every offset: stop it early."""
-        previous, self._previous = self._previous, (request.offset, ids[0] if ids else None)
-        if previous is None or received < request.limit or previous[0] >= request.offset:
-            return
-        self._repeats = self._repeats + 1 if previous[1] == ids[0] else 0
-        # One-record pages repeat legitimately after a single insert; a run of them does not.
-        if self._repeats >= (1 if received > 1 else 3):
-            raise PaginationError(
-                f"the server returned the same page for offset {request.offset} as for offset "
-                f"{previous[0]}: it seems to ignore the offset parameter"
-            )
-
-    def _next_after_short(self, request: PageRequest, received: int) -> PageRequest | None:
-        if received > request.limit or (self._cap is not None and received > self._cap):
-            self._cap = None  # the server gives more again
-            return self._after(request, received)
-        if received == 0:
-            return None
-        if received > request.overlap:
-            self._cap = received
-            return self._after(request, received)
-        # Only the overlap came back: the end, unless the server caps pages at that size.
-        if self._last_received > request.overlap:
-            return None
-        self._cap = received
-        return PageRequest(request.offset + received, self._spec.page_size, 0)
 
     async def _page(self, slot: _Slot) -> Page[T]:
         """The head page decoded; a garbled body or an error stated in a 200 is fetched again."""
@@ -467,7 +325,7 @@ class PageStream(Generic[T]):
                 slot.task = self._spawn(slot.request)
                 continue
             if len(page.items) + len(page.rejected) > slot.request.limit:
-                page = _clip(page, slot.request.limit)  # a surplus would repeat in the next page
+                page = clip(page, slot.request.limit)
             return page
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -493,18 +351,6 @@ class PageStream(Generic[T]):
         finally:
             self._extra.discard(task)
 
-    def _order(self, page: Page[T]) -> tuple[Sequence[object], Sequence[Any]]:
-        """The page's ids and entries in server order, bad records in their places."""
-        entries: Sequence[Any] = page.items
-        if page.rejected:
-            merged: list[Any] = list(page.items)
-            for bad in page.rejected:
-                merged.insert(bad.offset - page.offset, bad)
-            entries = merged
-        if self._cheap_ids and not page.rejected:
-            return tuple(map(self._record_id, page.items)), entries
-        return _LazyIds(entries, self._entry_id), entries
-
     def _entry_id(self, entry: Any) -> object:
         return entry.id if isinstance(entry, BadRecord) else self._record_id(entry)
 
@@ -518,7 +364,7 @@ class PageStream(Generic[T]):
         complete = False
         for _ in range(MAX_REREADS):
             read = await self._fetch_extra(PageRequest(offset, limit))
-            read_ids, entries = self._order(read)
+            read_ids, entries = order(read, self._record_id, self._cheap_ids)
             recovery = self._stitcher.recover(offset, read_ids, first)
             found += [entries[i] for i in recovery.skipped]
             self._stitcher.accept([read_ids[i] for i in recovery.skipped])
@@ -530,58 +376,11 @@ class PageStream(Generic[T]):
         return found
 
     def _drift(self, offset: int, duplicates: int, recovered: int, complete: bool = True) -> None:
-        counts = self._counts
-        counts["drift_events"] += 1
-        counts["duplicates_dropped"] += duplicates
-        counts["records_recovered"] += recovered
-        counts["unrecovered_drift"] += not complete
+        self.ledger.drift(duplicates, recovered, complete)
         self._events.emit(DriftEvent(self._path, offset, duplicates, recovered, complete, self._id))
 
-    def _check_progress(self, request: PageRequest, received: int, fresh: Sequence[Any]) -> None:
-        if fresh or received <= request.overlap:
-            self._stalled = 0
-            return
-        self._stalled += 1
-        if self._stalled >= STALL_LIMIT:
-            raise PaginationError(
-                f"{STALL_LIMIT} pages in a row up to offset {request.offset} held only records "
-                "already yielded: the server does not seem to honour offset"
-            )
-
-    # -- what a page yields --
-
-    def _yield(
-        self,
-        request: PageRequest,
-        start: int,
-        recovered: int,
-        fresh: Sequence[Any],
-        page: Page[T],
-        mixed: bool,
-    ) -> Page[T]:
-        counts = self._counts
-        if self._spec.max_items is not None:
-            room = self._spec.max_items - counts["records"]
-            kept = 0
-            for index, entry in enumerate(fresh):
-                kept += not isinstance(entry, BadRecord)
-                if kept > room:
-                    fresh = fresh[:index]
-                    break
-            if kept >= room:
-                self._next = None
-                self._cancel_window()
-        if mixed:
-            items = tuple(e for e in fresh if not isinstance(e, BadRecord))
-            rejected = tuple(e for e in fresh if isinstance(e, BadRecord))
-        else:
-            items, rejected = tuple(fresh), ()
-        self._position = request.offset + start + max(0, len(fresh) - recovered)
-        if fresh:
-            self._tail = (*self._tail[-1:], _LazyIds(fresh, self._entry_id))
-        counts["records"] += len(items)
+    def _report(self, rejected: Sequence[BadRecord], request: PageRequest) -> None:
         for bad in rejected:
-            counts["bad_records"] += 1
             if self._spec.bad_records == "raise":
                 raise RecordError(
                     f"record {bad.id!r} at offset {bad.offset} cannot be decoded: {bad.reason}",
@@ -590,50 +389,6 @@ class PageStream(Generic[T]):
                     url=self._url(request),
                 )
             self._events.emit(BadRecordEvent(self._path, bad, self._id))
-        return Page(
-            offset=self._position - len(fresh),
-            limit=request.limit,
-            items=items,
-            duration=page.duration,
-            timestamp=page.timestamp,
-            rejected=rejected,
-        )
-
-
-class _PageIterator(Generic[T]):
-    """What ``async for page in stream`` uses: dropping it (after ``break``) closes the walk."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: PageStream[T]) -> None:
-        self._stream = stream
-
-    def __aiter__(self) -> _PageIterator[T]:
-        return self
-
-    async def __anext__(self) -> Page[T]:
-        return await self._stream.next_page()
-
-    def __del__(self) -> None:
-        self._stream.close()
-
-
-class _LazyIds(Sequence[object]):
-    """The ids of a page's records, each computed when asked for (raw records must be parsed)."""
-
-    __slots__ = ("_entries", "_record_id")
-
-    def __init__(self, entries: Sequence[Any], record_id: Callable[[Any], object]) -> None:
-        self._entries = entries
-        self._record_id = record_id
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return _LazyIds(self._entries[index], self._record_id)
-        return self._record_id(self._entries[index])
 
 
 def _cancelling() -> int:
@@ -641,26 +396,3 @@ def _cancelling() -> int:
     task = asyncio.current_task()
     cancelling = getattr(task, "cancelling", None)
     return cancelling() if cancelling is not None else 0
-
-
-class _Count(msgspec.Struct, gc=False):
-    data: list[msgspec.Raw] | None = None
-
-
-_COUNT: Final = msgspec.json.Decoder(_Count)
-
-
-def _is_empty(response: Response) -> bool:
-    if not 200 <= response.status < 300:
-        return False
-    try:
-        return _COUNT.decode(response.body).data == []
-    except (msgspec.DecodeError, RecursionError):
-        return False
-
-
-def _clip(page: Page[T], limit: int) -> Page[T]:
-    end = page.offset + limit
-    items = page.items[: limit - sum(bad.offset < end for bad in page.rejected)]
-    rejected = tuple(bad for bad in page.rejected if bad.offset < end)
-    return msgspec.structs.replace(page, items=items, rejected=rejected)

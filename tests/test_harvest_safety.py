@@ -163,8 +163,8 @@ def test_demo_refuses_an_out_that_exists(tmp_path: Path, existing: str) -> None:
 
 GOOD = [b'{"id":"L%d","address":{"postal_code":"0703%d"}}' % (i, i) for i in range(5)]
 BAD = [
-    b'{"id":"empty-stamp","last_updated":""}',
-    b'{"id":"null-evses","charging_pool":{"evses":null}}',
+    b'{"id":"prose-stamp","last_updated":"soon"}',
+    b'{"id":"string-evses","charging_pool":{"evses":"many"}}',
     b'{"id":"latin-1","name":"Caf\xe9 Borne"}',
 ]
 
@@ -184,7 +184,7 @@ async def test_records_the_export_cannot_take_go_to_a_rejects_file(
     assert line["rejects"] == f"o.{fmt}.rejects.ndjson"
     assert (tmp_path / f"o.{fmt}.rejects.ndjson").read_bytes() == b"".join(r + b"\n" for r in BAD)
     assert "3 records could not become" in stderr
-    assert "line 2 (empty-stamp): Invalid RFC3339 encoded datetime - at `$.last_updated`" in stderr
+    assert "line 2 (prose-stamp): Invalid RFC3339 encoded datetime - at `$.last_updated`" in stderr
     assert files(tmp_path) == [f"o.{fmt}", f"o.{fmt}.rejects.ndjson"]
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO((tmp_path / "o.csv").read_text())))

@@ -275,9 +275,9 @@ def test_realtime_row_adds_prices_with_units_and_reliability() -> None:
 @pytest.mark.parametrize(
     ("record", "reason"),
     [
-        pytest.param(b'{"id":"a","last_updated":""}', "$.last_updated", id="empty-timestamp"),
-        pytest.param(b'{"id":"a","charging_pool":{"evses":null}}', "$.charging_pool.evses",
-                     id="null-evses"),
+        pytest.param(b'{"id":"a","last_updated":"soon"}', "$.last_updated", id="prose-timestamp"),
+        pytest.param(b'{"id":"a","charging_pool":{"evses":"many"}}', "$.charging_pool.evses",
+                     id="string-evses"),
         pytest.param(b'{"id":"a","name":"Caf\xe9"}', "UTF-8", id="latin-1"),
         pytest.param(b'{"id":"a"', "truncated", id="truncated"),
         pytest.param(b"[1, 2]", "Expected `object`", id="not-an-object"),
@@ -431,6 +431,6 @@ def test_demo_facts_skip_a_record_the_models_refuse(tmp_path: Path) -> None:
     from paren_async._harvest._facts import facts
 
     path = tmp_path / "o.ndjson"
-    path.write_bytes(b'{"id":"a"}\n{"id":"b","last_updated":""}\n{"id":"c"}\n')
+    path.write_bytes(b'{"id":"a"}\n{"id":"b","last_updated":"soon"}\n{"id":"c"}\n')
     found = facts(path)
     assert (found.locations, found.unreadable) == (2, 1)

@@ -146,7 +146,8 @@ async def test_every_change_is_reported_and_none_invented(
     assert replay.status_events > 10_000
     stats = emulator.statistics()
     if fault_rate:
-        assert sum(stats.faults.values()) > 20  # the faults were served
+        # The faults were served: about 10% of the ~190 requests the cycles sent.
+        assert sum(stats.faults.values()) >= 0.05 * stats.requests
     if drift_rate:
         assert stats.inserted + stats.removed > 2 * 6 * 2  # more than our own inserts/removals
     if not drift_rate:
@@ -173,13 +174,15 @@ async def test_a_cycle_costs_exactly_the_requests_of_one_walk(
         cycles = await run_cycles(
             emulator, client, clock, 3, lambda n: void(clock.advance(PERIOD)), first_cycle="silent"
         )
-        assert [cycle.requests for cycle in cycles] == [one_walk] * 3
+        # A cycle is one walk; only the speculative requests past the end vary with timing, and
+        # the walk bounds them by concurrency - 1 (issue 10).
+        assert all(abs(cycle.requests - one_walk) <= 8 - 1 for cycle in cycles)
         emulator.configure(fault_rate=0.1)
         faulty = await run_cycles(emulator, client, clock, 3, lambda n: void(clock.advance(PERIOD)))
     assert all(cycle.end.complete for cycle in faulty)
     assert sum(cycle.faults for cycle in faulty) > 0
     minimum = -(-LOCATIONS // 99) + 1  # pages overlap by one record; one page confirms the end
-    assert all(minimum <= cycle.requests - cycle.faults <= one_walk for cycle in faulty)
+    assert all(minimum <= cycle.requests - cycle.faults <= one_walk + 8 - 1 for cycle in faulty)
 
 
 async def test_first_cycle_snapshot_or_silent(paren_emulator_factory: EmulatorFactory) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+from paren_async import ParenError
+
 from ._rows import Family, decoder_for
 
 __all__ = ["Facts", "facts"]
@@ -38,7 +40,7 @@ def facts(path: Path, family: Family = "metadata") -> Facts:
         for line in file:
             try:
                 location = decode(line)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except (msgspec.DecodeError, msgspec.ValidationError, ParenError):
                 result.unreadable += 1
                 continue
             result.locations += 1

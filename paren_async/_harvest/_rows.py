@@ -8,12 +8,14 @@ UTF-8...) raises ``RowError`` for that record alone, and the caller sets it asid
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Final
 
 import msgspec
 
+from paren_async import ParenError, RecordError, decode_record
 from paren_async.models import Location, RealtimeLocation, Tariff
 
 from ._columns import COLUMNS, STANDARDS, STATUSES, Column, Family, columns
@@ -55,8 +57,8 @@ class _RealtimeRecord(RealtimeLocation, frozen=True):
 
 # Decoders are built once: building one costs more than decoding a record.
 _DECODERS: Final[dict[Family, Callable[[bytes], Location | RealtimeLocation]]] = {
-    "metadata": msgspec.json.Decoder(_MetadataRecord, strict=False).decode,
-    "realtime": msgspec.json.Decoder(_RealtimeRecord, strict=False).decode,
+    "metadata": functools.partial(decode_record, model=_MetadataRecord),
+    "realtime": functools.partial(decode_record, model=_RealtimeRecord),
 }
 
 
@@ -72,7 +74,9 @@ def flatten(record: bytes, family: Family) -> tuple[Value, ...]:
     """
     try:
         return row(_DECODERS[family](record))
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
+    except RecordError as exc:
+        raise RowError(exc.record.reason) from None
+    except (ParenError, msgspec.MsgspecError, ValueError, TypeError) as exc:
         raise RowError(str(exc) or type(exc).__name__) from None
 
 

@@ -1,0 +1,69 @@
+"""What ``async for`` uses over a walk: small iterators that close the walk when dropped.
+
+They are separate from the walk so that a caller keeping a reference to the stream or pager
+still closes the walk by leaving the loop (``break``, an exception): the iterator is dropped
+there, and its ``__del__`` cancels every fetch at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from ._pagination import PageStream
+    from .models import Page
+
+__all__ = ["Items", "PageIterator"]
+
+T = TypeVar("T")
+X = TypeVar("X")
+
+
+class PageIterator(Generic[T]):
+    """What ``async for page in stream`` uses."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: PageStream[T]) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> PageIterator[T]:
+        return self
+
+    async def __anext__(self) -> Page[T]:
+        return await self._stream.next_page()
+
+    def __del__(self) -> None:
+        self._stream.close()
+
+
+class Items(Generic[X]):
+    """Records of a walk, one by one. Dropping it (after ``break``) closes the walk at once."""
+
+    __slots__ = ("_items", "_stream")
+
+    def __init__(self, stream: PageStream[X]) -> None:
+        self._stream = stream
+        self._items: Iterator[X] = iter(())
+
+    def __aiter__(self) -> Items[X]:
+        return self
+
+    async def __anext__(self) -> X:
+        for item in self._items:
+            return item
+        # The exhausted iterator has let go of the last page: its records are freed before the
+        # next page is decoded, while their memory is still cache-hot.
+        page = await self._stream.next_page()
+        self._items = iter(page.items)
+        self._stream.ledger.partial = (page, self._items)
+        for item in self._items:
+            return item
+        return await self.__anext__()  # a page of rejected records only
+
+    async def aclose(self) -> None:
+        self._stream.close()
+
+    def __del__(self) -> None:
+        self._stream.close()
