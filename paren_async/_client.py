@@ -34,7 +34,7 @@ from ._exceptions import (
     UsageError,
 )
 from ._health import Health, probe
-from ._http import Request, Response, build_query, build_request
+from ._http import Request, Response, build_request, encode_filters, page_query
 from ._limiter import Limiter
 from ._logging import configure_logging_from_env, log_event
 from ._pager import Pager
@@ -338,11 +338,11 @@ class ParenClient:
             bad_records=bad_records,
             attempts=1 if self._retry is None else self._retry.max_attempts,
         )
-        build_query(filters, limit=spec.page_size, offset=spec.offset)  # refuse bad filters now
+        encoded = encode_filters(filters)  # refuses bad filters now, and encodes them once
         credentials = self._require_credentials()
 
         def request_for(page: PageRequest) -> Request:
-            query = build_query(filters, limit=page.limit, offset=page.offset)
+            query = page_query(encoded, page.limit, page.offset)
             return build_request(
                 self._base_url, path, query, credentials, timeout=self._timeout, offset=page.offset
             )

@@ -10,6 +10,7 @@ import base64
 import ipaddress
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
@@ -126,7 +127,7 @@ def _problem(api_key: object, api_secret: object) -> str | None:
 class Credentials:
     """An API key and secret. The secret and the header built from it are never shown."""
 
-    __slots__ = ("_authorization", "api_key")
+    __slots__ = ("_authorization", "_headers", "api_key")
 
     def __init__(self, api_key: str, api_secret: str) -> None:
         problem = _problem(api_key, api_secret)
@@ -138,6 +139,7 @@ class Credentials:
             "Basic " + base64.b64encode(f"{api_key}:{api_secret}".encode()).decode("ascii")
         )
         del api_secret
+        self._headers = {"Authorization": self._authorization}
 
     @property
     def authorization(self) -> str:
@@ -145,9 +147,9 @@ class Credentials:
         return self._authorization
 
     @property
-    def headers(self) -> dict[str, str]:
-        """``{"Authorization": ...}`` with a masked repr, for a transport to send."""
-        return {"Authorization": self._authorization}
+    def headers(self) -> Mapping[str, str]:
+        """``{"Authorization": ...}`` with a masked repr, for a transport to send (read only)."""
+        return self._headers
 
     def __repr__(self) -> str:
         return f"Credentials(api_key={self.api_key!r}, api_secret='***')"

@@ -113,6 +113,8 @@ def decode_record(raw: bytes | msgspec.Raw, model: type[T]) -> T:
 def utf8_body(request: Request, response: Response) -> bytes:
     """The body as UTF-8: transcoded from the charset ``Content-Type`` declares, if another."""
     content_type = header(response.headers, "Content-Type") or ""
+    if "charset" not in content_type.lower():
+        return response.body
     match = re.search(r"charset\s*=\s*\"?([\w.:-]+)", content_type, re.IGNORECASE)
     if match is None:
         return response.body

@@ -100,6 +100,11 @@ def _format_param(name: str, value: object) -> str:
 
 def build_query(filters: Mapping[str, object], *, limit: int, offset: int) -> str:
     """Filters first (their values URL-encoded), then the walk's own ``limit`` and ``offset``."""
+    return page_query(encode_filters(filters), limit, offset)
+
+
+def encode_filters(filters: Mapping[str, object]) -> str:
+    """The filters as the start of a query string, checked once per walk (``UsageError``)."""
     clash = RESERVED_PARAMS.intersection(filters)
     if clash:
         raise UsageError(
@@ -108,8 +113,11 @@ def build_query(filters: Mapping[str, object], *, limit: int, offset: int) -> st
     pairs = [
         (name, _format_param(name, value)) for name, value in filters.items() if value is not None
     ]
-    pairs += [("limit", str(limit)), ("offset", str(offset))]
-    return urlencode(pairs)
+    return urlencode(pairs) + "&" if pairs else ""
+
+
+def page_query(encoded_filters: str, limit: int, offset: int) -> str:
+    return f"{encoded_filters}limit={limit}&offset={offset}"
 
 
 def build_request(

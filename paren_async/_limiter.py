@@ -106,7 +106,7 @@ class AdaptiveLimit:
         self.ceiling = ceiling
         self.limit = ceiling
         self.in_flight = 0
-        self._epoch = 0
+        self.epoch = 0
         self._successes = 0
         self._changed: anyio.Event | None = None
 
@@ -116,16 +116,16 @@ class AdaptiveLimit:
                 self._changed = anyio.Event()
             await self._changed.wait()
         self.in_flight += 1
-        return Slot(self._epoch)
+        return Slot(self.epoch)
 
     def release(self, slot: Slot, *, congested: bool) -> None:
         self.in_flight -= 1
         if congested:
             # React once per congestion event: requests that started before the last decrease
             # already saw the old limit, so their failures are not news.
-            if slot.epoch == self._epoch:
+            if slot.epoch == self.epoch:
                 self.limit = decreased_limit(self.limit, self.in_flight + 1)
-                self._epoch += 1
+                self.epoch += 1
                 self._successes = 0
         elif self.limit < self.ceiling:
             self._successes += 1
@@ -147,7 +147,11 @@ class Limiter:
 
     async def acquire(self) -> Slot:
         """A slot, once the cooldown is open and a token is taken. Release it with ``release``."""
-        slot = await self.window.acquire()
+        window = self.window
+        if window.in_flight < window.limit and self.bucket is None and self.cooldown.is_open:
+            window.in_flight += 1  # the common case, without a wait to set up
+            return Slot(window.epoch)
+        slot = await window.acquire()
         try:
             await self.cooldown.wait()
             if self.bucket is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Protocol
@@ -66,19 +67,9 @@ class AiohttpTransport:
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._max_response_size = max_response_size
         self._trace_configs = list(trace_configs)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
 
     def _get_session(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
-            raise UsageError(
-                "this ParenClient was first used in another event loop (for example an earlier "
-                "asyncio.run() call, or another worker's loop); aiohttp sessions cannot move "
-                "between loops. Create the client inside the loop that uses it: in your app's "
-                "lifespan or startup hook, or with `async with ParenClient(...)` per asyncio.run()"
-            )
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
@@ -93,13 +84,20 @@ class AiohttpTransport:
         timeout = request.timeout
         # The header value is a masked str: a traceback formatted with its locals shows '***'.
         headers = {} if request.credentials is None else request.credentials.headers
-        # aiohttp's own total timeout would count waiting for a pooled connection; the attempt
-        # limit is applied around the request instead, and only connect/read go to aiohttp.
-        client_timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeout.connect, sock_read=timeout.read
-        )
+        # aiohttp's total timeout counts waiting for a pooled connection. An own session's pool is
+        # as large as the client's cap on requests in flight, so nothing waits there and aiohttp
+        # keeps the time (cheaply); a borrowed session's pool may be smaller, so the attempt limit
+        # goes around the request instead.
+        owned = self._owns_session
+        client_timeout = self._timeouts.get(timeout)
+        if client_timeout is None:
+            client_timeout = self._timeouts[timeout] = aiohttp.ClientTimeout(
+                total=timeout.attempt if owned else None,
+                sock_connect=timeout.connect,
+                sock_read=timeout.read,
+            )
         try:
-            with anyio.fail_after(timeout.attempt):
+            with contextlib.nullcontext() if owned else anyio.fail_after(timeout.attempt):
                 async with session.request(
                     request.method,
                     request.url,
