@@ -114,7 +114,10 @@ class ParenClient:
         if hooks is not None and not isinstance(hooks, EventHooks):
             raise UsageError(f"hooks must be an EventHooks, got {type(hooks).__name__}")
         configure_logging_from_env()
-        self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        try:
+            self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        finally:
+            del base_url  # it may hold a secret pasted into the URL: keep it out of tracebacks
         self._paths = {
             name: _check_path(name, value)
             for name, value in (
@@ -165,6 +168,7 @@ class ParenClient:
 
     async def __aenter__(self) -> ParenClient:
         self._check_open()
+        self._check_loop()
         return self
 
     async def __aexit__(
@@ -299,6 +303,10 @@ class ParenClient:
         msgspec Struct type with an ``id`` field, or None for records as ``msgspec.Raw`` (the
         raw forms ``.raw()`` and ``.raw_pages()`` give bytes either way).
         """
+        if model is not None and "id" not in getattr(model, "__struct_fields__", ()):
+            raise UsageError(
+                f"model must be a msgspec Struct type with an 'id' field, got {model!r}"
+            )
         codec: Codec[Any] = RAW if model is None else codec_for(model)  # type: ignore[arg-type]
         return self._walk(
             _check_path("path", path), codec, filters,
@@ -382,6 +390,13 @@ def _record_id(record: Any) -> object:
 
 
 def _check_path(name: str, path: str) -> str:
-    if not isinstance(path, str) or not path.startswith("/") or "?" in path or "#" in path:
-        raise UsageError(f"{name} must be a path starting with '/', without query, got {path!r}")
+    """A path below ``base_url``: one leading '/', no query, no '..' (never another host)."""
+    if (
+        not isinstance(path, str)
+        or not path.startswith("/")
+        or path.startswith("//")
+        or any(c in path for c in "?#\\")
+        or ".." in path.split("/")
+    ):
+        raise UsageError(f"{name} must be a path like '/v1/things' below base_url, got {path!r}")
     return path.rstrip("/") or "/"

@@ -152,7 +152,8 @@ class Credentials:
         return self._headers
 
     def __repr__(self) -> str:
-        return f"Credentials(api_key={self.api_key!r}, api_secret='***')"
+        key = getattr(self, "api_key", None)  # safe on a half-built object (a traceback's locals)
+        return f"Credentials(api_key={key!r}, api_secret='***')"
 
     __str__ = __repr__
 
@@ -211,15 +212,17 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool = False)
     """
     url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"base_url must be an http:// or https:// URL with a host, got {url!r}")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:
+        del base_url, url, parts  # a traceback formatted with locals must not show the secret
         raise UsageError("base_url must not contain credentials; pass api_key= and api_secret=")
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"base_url must be an http:// or https:// URL with a host, got {url!r}")
     if parts.query or parts.fragment:
-        raise UsageError(f"base_url must not have a query or fragment, got {url!r}")
-    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise UsageError("base_url must not have a query or fragment")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(host):
         raise UsageError(
-            f"refusing plain http:// to {parts.hostname}: Basic auth would send the secret in "
+            f"refusing plain http:// to {host}: Basic auth would send the secret in "
             "clear text. Use https://, or pass allow_insecure_http=True if you must"
         )
     return url

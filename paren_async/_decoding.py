@@ -30,6 +30,7 @@ from ._http import (
     error_messages,
     excerpt,
     header,
+    is_error_status,
     make_api_error,
     parse_duration,
     parse_timestamp,
@@ -60,9 +61,16 @@ _ID_ONLY: Final = msgspec.json.Decoder(_IdOnly)
 def raw_id(record: bytes | msgspec.Raw) -> object:
     """A raw record's ``id``, or None when it has none or is not a JSON object."""
     try:
-        return _ID_ONLY.decode(record).id
+        return hashable(_ID_ONLY.decode(record).id)
     except (msgspec.DecodeError, RecursionError):
         return None
+
+
+def hashable(value: object) -> object:
+    """An id as sent, or its JSON text when it is an object or array (ids are compared in sets)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return msgspec.json.encode(value).decode()
 
 
 @dataclass(frozen=True)
@@ -160,12 +168,20 @@ def decode_page(
             items, rejected = _decode_records(envelope.data, codec.record, offset)
             envelope = msgspec.structs.replace(envelope, data=items)
     except msgspec.DecodeError as exc:
-        raise _decode_error(
-            request, response, f"response is not valid JSON: {exc}", transient=True
-        ) from None
+        # Cut short or garbled in transit (fetched again), unless only a record is at fault
+        # (invalid UTF-8 in one string, a number out of range): then that record alone.
+        try:
+            envelope = _RAW_PAGE.decode(body)
+        except (msgspec.DecodeError, RecursionError):
+            raise _decode_error(
+                request, response, f"response is not valid JSON: {exc}", transient=True
+            ) from None
+        if envelope.data is not None and codec.record is not None:
+            items, rejected = _decode_records(envelope.data, codec.record, offset)
+            envelope = msgspec.structs.replace(envelope, data=items)
     except RecursionError:  # msgspec's guard against pathological nesting
         raise _decode_error(request, response, "response JSON is nested too deeply") from None
-    if envelope.errors or (envelope.status_code or 0) >= 400:
+    if envelope.errors or is_error_status(envelope.status_code):
         errors = tuple(str(e) for e in envelope.errors or ())
         raise make_api_error(request, _stated_status(envelope.status_code, response), errors)
     if envelope.data is None:
@@ -183,11 +199,12 @@ def decode_page(
 def _envelope_or_error(request: Request, response: Response, body: bytes) -> Envelope[Any]:
     """The envelope with raw records, after the typed decode failed; or the error it states."""
     try:
-        return _RAW_PAGE.decode(body)
+        envelope: Envelope[Any] = _RAW_PAGE.decode(body)
+        return envelope
     except msgspec.ValidationError as exc:
         # A 200 may carry an error envelope whose other fields do not fit the success shape.
         errors, status_code = error_messages(body)
-        if errors or (status_code or 0) >= 400:
+        if errors or is_error_status(status_code):
             raise make_api_error(request, _stated_status(status_code, response), errors) from None
         raise _decode_error(request, response, f"unexpected response shape: {exc}") from None
     except (msgspec.DecodeError, RecursionError) as exc:
@@ -202,7 +219,7 @@ def _decode_records(
     for index, raw in enumerate(records):
         try:
             items.append(decoder.decode(raw))
-        except (msgspec.ValidationError, RecursionError) as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             record = repair(bytes(raw), decoder.decode, str(exc))
             if isinstance(record, BadRecord):
                 rejected.append(msgspec.structs.replace(record, offset=offset + index))
@@ -221,8 +238,8 @@ def repair(raw: bytes, decode: Callable[[bytes], T], reason: str) -> T | BadReco
     """
     try:
         tree = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return BadRecord(offset=0, id=None, path="$", reason=reason, raw=raw)
+    except (msgspec.DecodeError, RecursionError):  # not JSON msgspec can hold (1e400, bad UTF-8)
+        return BadRecord(offset=0, id=raw_id(raw), path=_path_of(reason), reason=reason, raw=raw)
     path = "$"
     for _ in range(MAX_REPAIRS):
         path = _path_of(reason)
@@ -232,7 +249,7 @@ def repair(raw: bytes, decode: Callable[[bytes], T], reason: str) -> T | BadReco
             return decode(msgspec.json.encode(tree))
         except (msgspec.ValidationError, RecursionError) as exc:
             reason = str(exc)
-    record_id = tree.get("id") if isinstance(tree, dict) else None
+    record_id = hashable(tree.get("id")) if isinstance(tree, dict) else None
     return BadRecord(offset=0, id=record_id, path=path, reason=reason, raw=raw)
 
 
@@ -291,9 +308,9 @@ def _fixed(value: object, reason: str) -> object:
     return _UNCLEAR
 
 
-def _stated_status(status_code: int | None, response: Response) -> int:
+def _stated_status(status_code: object, response: Response) -> int:
     """The status an error envelope states; with none, the HTTP status (a plain ``APIError``)."""
-    return status_code if status_code is not None and status_code >= 400 else response.status
+    return status_code if is_error_status(status_code) else response.status  # type: ignore[return-value]
 
 
 def _decode_error(

@@ -47,7 +47,7 @@ class Stitcher:
     """
 
     def __init__(self, last_ids: Sequence[object] = ()) -> None:
-        self._recent: deque[Sequence[object]] = deque(maxlen=4)
+        self._recent: deque[Sequence[object]] = deque(maxlen=8)
         self._seen: set[object] | None = None
         #: The last record seen in server order: the next page should start with it.
         self.anchor: object = None
@@ -59,29 +59,36 @@ class Stitcher:
             self._seen = {record_id for ids in self._recent for record_id in ids}
         return self._seen
 
-    def accept(self, ids: Sequence[object]) -> None:
-        """The page (or re-read) with these ids was consumed: all of it is now behind the cursor."""
+    def accept(self, ids: Sequence[object], fresh_from: int = 0) -> None:
+        """The page (or re-read) with these ids was consumed: all of it is now behind the cursor.
+
+        The anchor moves only when the page yielded something (``fresh_from < len(ids)``): after
+        a page of repeats the last record yielded is still the one before them.
+        """
         if ids:
             self._recent.append(ids)
             self._seen = None
-            self.anchor = ids[-1]
+            if fresh_from < len(ids):
+                self.anchor = ids[-1]
 
-    def place(self, ids: Sequence[object], *, checked: bool) -> int | None:
+    def place(self, ids: Sequence[object], *, checked: bool, confirm: bool = False) -> int | None:
         """Index of the page's first record not yet yielded; None when records may be skipped.
 
         ``checked``: the page was asked with an overlap, so it must start inside what was seen.
+        ``confirm``: asked without an overlap after a short page: repeats are dropped, but a
+        page that shares nothing with what was seen is taken as it is.
         """
         if self.anchor is None:
             return 0
         if ids and ids[0] == self.anchor:
             return 1  # the common case, one comparison
-        if not checked:
+        if not checked and not confirm:
             return 0
         seen = self.seen()
         for index in range(len(ids) - 1, -1, -1):
             if ids[index] in seen:
                 return index + 1
-        return None
+        return None if checked else 0
 
     @staticmethod
     def reread(page_offset: int, span: int) -> tuple[int, int]:

@@ -29,6 +29,7 @@ from ._exceptions import (
 
 __all__ = [
     "Envelope",
+    "is_error_status",
     "Request",
     "Response",
     "build_request",
@@ -71,15 +72,22 @@ class Envelope(msgspec.Struct, Generic[T], frozen=True, gc=False):
 
     data: tuple[T, ...] | None = None
     errors: tuple[Any, ...] | None = None
-    status_code: int | None = None
-    status_message: str | None = None
-    duration: str | None = None
-    timestamp: str | None = None
+    # Only `data` must have its documented type; the rest is read leniently (``is_error_status``,
+    # ``parse_duration``, ``parse_timestamp``), so an odd value never costs a page.
+    status_code: Any = None
+    status_message: Any = None
+    duration: Any = None
+    timestamp: Any = None
+
+
+def is_error_status(status_code: object) -> bool:
+    """An envelope's ``status_code`` that states an HTTP error (OCPI's 1000-style codes do not)."""
+    return isinstance(status_code, int) and 400 <= status_code < 600
 
 
 class _ErrorEnvelope(msgspec.Struct, frozen=True, gc=False):
     errors: Any = ()  # documented as a list of strings; tolerate anything
-    status_code: int | None = None
+    status_code: Any = None
 
 
 _error_decoder: Final = msgspec.json.Decoder(_ErrorEnvelope)
@@ -105,7 +113,7 @@ def build_query(filters: Mapping[str, object], *, limit: int, offset: int) -> st
 
 def encode_filters(filters: Mapping[str, object]) -> str:
     """The filters as the start of a query string, checked once per walk (``UsageError``)."""
-    clash = RESERVED_PARAMS.intersection(filters)
+    clash = RESERVED_PARAMS.intersection(name.strip().lower() for name in filters)
     if clash:
         raise UsageError(
             f"{', '.join(sorted(clash))} is set by the walk; use page_size=, offset= or max_items="
@@ -204,8 +212,8 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means GMT was implied
-        return None
+    if when.tzinfo is None:  # the obsolete forms RFC 9110 still accepts (asctime) are GMT too
+        when = when.replace(tzinfo=timezone.utc)
     seconds = when.timestamp() - now
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
@@ -216,9 +224,9 @@ _DURATION_UNITS: Final = {
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(ns|us|µs|μs|ms|s|m|h)?")
 
 
-def parse_duration(text: str | None) -> float | None:
+def parse_duration(text: object) -> float | None:
     """Server time such as ``"512ms"``, ``"1.5s"`` or Go's ``"1m2.5s"``, in seconds; None if odd."""
-    if not text:
+    if not text or not isinstance(text, str):
         return None
     text = text.strip()
     total, position = 0.0, 0
@@ -232,8 +240,8 @@ def parse_duration(text: str | None) -> float | None:
     return total
 
 
-def parse_timestamp(text: str | None) -> datetime | None:
-    if not text:
+def parse_timestamp(text: object) -> datetime | None:
+    if not text or not isinstance(text, str):
         return None
     try:
         when = _timestamp_decoder.decode(msgspec.json.encode(text))

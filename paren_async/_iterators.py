@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ._pagination import PageStream
     from .models import Page
 
-__all__ = ["Items", "PageIterator"]
+__all__ = ["Items", "PageIterator", "Records"]
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -23,28 +23,28 @@ X = TypeVar("X")
 class PageIterator(Generic[T]):
     """What ``async for page in stream`` uses."""
 
-    __slots__ = ("_stream",)
+    __slots__ = ("stream",)
 
     def __init__(self, stream: PageStream[T]) -> None:
-        self._stream = stream
+        self.stream = stream
 
     def __aiter__(self) -> PageIterator[T]:
         return self
 
     async def __anext__(self) -> Page[T]:
-        return await self._stream.next_page()
+        return await self.stream.next_page()
 
     def __del__(self) -> None:
-        self._stream.close()
+        self.stream.close()
 
 
 class Items(Generic[X]):
     """Records of a walk, one by one. Dropping it (after ``break``) closes the walk at once."""
 
-    __slots__ = ("_items", "_stream")
+    __slots__ = ("_items", "stream")
 
     def __init__(self, stream: PageStream[X]) -> None:
-        self._stream = stream
+        self.stream = stream
         self._items: Iterator[X] = iter(())
 
     def __aiter__(self) -> Items[X]:
@@ -55,15 +55,37 @@ class Items(Generic[X]):
             return item
         # The exhausted iterator has let go of the last page: its records are freed before the
         # next page is decoded, while their memory is still cache-hot.
-        page = await self._stream.next_page()
+        page = await self.stream.next_page()
         self._items = iter(page.items)
-        self._stream.ledger.partial = (page, self._items)
+        self.stream.ledger.partial = (page, self._items)
         for item in self._items:
             return item
         return await self.__anext__()  # a page of rejected records only
 
     async def aclose(self) -> None:
-        self._stream.close()
+        self.stream.close()
 
     def __del__(self) -> None:
+        self.stream.close()
+
+
+class Records(Generic[X]):
+    """What ``pager.raw()`` returns: ``async for`` over it takes an ``Items`` that closes the
+    walk when dropped, even while the caller keeps this object."""
+
+    __slots__ = ("_items", "_stream")
+
+    def __init__(self, stream: PageStream[X]) -> None:
+        self._stream = stream
+        self._items: Items[X] | None = None
+
+    def __aiter__(self) -> Items[X]:
+        return Items(self._stream)
+
+    async def __anext__(self) -> X:  # used as an iterator itself: it owns one
+        if self._items is None:
+            self._items = Items(self._stream)
+        return await self._items.__anext__()
+
+    async def aclose(self) -> None:
         self._stream.close()

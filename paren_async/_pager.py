@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from ._decoding import RAW, Codec, decode_page
 from ._exceptions import ResumePoint
 from ._http import Request, Response
-from ._iterators import Items
+from ._iterators import Items, Records
 from ._pagination import Decode, PageRequest, PageStream, WalkSpec
 from ._statistics import WalkStatistics
 from .models import Page
@@ -83,9 +83,9 @@ class Pager(Generic[T]):
     def __aiter__(self) -> Items[T]:
         return Items(self.pages())
 
-    def raw(self) -> Items[bytes]:
+    def raw(self) -> Records[bytes]:
         """Each record's JSON bytes exactly as the server sent them."""
-        return Items(self.raw_pages())
+        return Records(self.raw_pages())
 
     async def collect(self) -> list[T]:
         """Every record of the walk in a list. For big walks prefer streaming (``async for``)."""

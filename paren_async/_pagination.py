@@ -24,6 +24,7 @@ import contextvars
 import functools
 import itertools
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -254,10 +255,11 @@ class PageStream(Generic[T]):
             if request is None:
                 return
             slot = _Slot(request, plan.assumed(request), self._spawn(request))
-            slot.task.add_done_callback(functools.partial(self._on_done, slot))
+            # A weak reference: a task must not keep an abandoned walk alive until it finishes.
+            slot.task.add_done_callback(functools.partial(_on_done, weakref.ref(self), slot))
             self._window.append(slot)
 
-    def _on_done(self, slot: _Slot, _: object) -> None:
+    def on_done(self, slot: _Slot) -> None:
         task = slot.task
         if task.cancelled():
             return
@@ -283,14 +285,14 @@ class PageStream(Generic[T]):
             # The end, or a server capping pages: pages speculated past this one start at the
             # wrong offsets. The next page is fetched alone to tell which.
             self._cancel_window()
-        start = self._stitcher.place(ids, checked=request.overlap > 0)
+        start = self._stitcher.place(ids, checked=request.overlap > 0, confirm=request.confirm)
         recovered: list[Any] = []
         if start is None:
             recovered = await self._recover(request, ids)
             start = self._stitcher.place(ids, checked=True) or 0
         elif start > request.overlap:
             self._drift(request.offset, duplicates=start - request.overlap, recovered=0)
-        self._stitcher.accept(ids)
+        self._stitcher.accept(ids, start)
         fresh: Sequence[Any] = [*recovered, *entries[start:]] if recovered else entries[start:]
         self._guard.check(request, ids, len(fresh))
         mixed = bool(page.rejected) or any(isinstance(e, BadRecord) for e in recovered)
@@ -389,6 +391,12 @@ class PageStream(Generic[T]):
                     url=self._url(request),
                 )
             self._events.emit(BadRecordEvent(self._path, bad, self._id))
+
+
+def _on_done(walk: weakref.ref[PageStream[Any]], slot: _Slot, _: object) -> None:
+    stream = walk()
+    if stream is not None:
+        stream.on_done(slot)
 
 
 def _cancelling() -> int:

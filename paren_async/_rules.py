@@ -30,6 +30,9 @@ class PageRequest:
     limit: int
     #: Leading records expected to repeat what was already yielded (the drift check).
     overlap: int = 0
+    #: Asked right after a short page to tell the end (empty) from a server capping pages;
+    #: without an overlap, so its records are checked against all that was seen recently.
+    confirm: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +61,12 @@ class WalkSpec:
         """The spec of a walk from a caller's options, each checked (``UsageError``)."""
         if deadline is not None:
             Timeout(attempt=deadline)  # the same check as any other duration
-        if resume is not None and not isinstance(resume, ResumePoint):
-            raise UsageError(f"resume must be a ResumePoint, got {type(resume).__name__}")
+        if resume is not None:
+            if not isinstance(resume, ResumePoint):
+                raise UsageError(f"resume must be a ResumePoint, got {type(resume).__name__}")
+            check_non_negative("resume.offset", resume.offset)
+            if offset:
+                raise UsageError("pass offset= or resume=, not both: a resume point has its own")
         if bad_records not in ("skip", "raise"):
             raise UsageError(f"bad_records must be 'skip' or 'raise', got {bad_records!r}")
         return cls(
@@ -102,7 +109,6 @@ class Plan:
         self.cap: int | None = None
         #: An offset at which a page came back empty: nothing is asked for at or past it.
         self.end_at: int | None = None
-        self._last_received = 0
 
     def assumed(self, request: PageRequest) -> int:
         return request.limit if self.cap is None else min(request.limit, self.cap)
@@ -120,7 +126,7 @@ class Plan:
             if remaining <= 0:
                 return None
             limit = min(request.limit, remaining + request.overlap)
-            request = PageRequest(request.offset, limit, request.overlap)
+            request = PageRequest(request.offset, limit, request.overlap, request.confirm)
         self.next = self._after(request, self.assumed(request))
         return request
 
@@ -131,18 +137,14 @@ class Plan:
     def came_back(self, request: PageRequest, assumed: int, received: int) -> bool:
         """Learn from a page at the head; True when it was as big as expected (the window may
         grow), False when the pages speculated past it must be dropped."""
-        if received:
-            last, self._last_received = self._last_received, received
-        else:
-            last = self._last_received
         if received == assumed:
             self.ramp += 1
             return True
         self.ramp = 1
-        self.next = self._after_short(request, received, last)
+        self.next = self._after_short(request, received)
         return False
 
-    def _after_short(self, request: PageRequest, received: int, last: int) -> PageRequest | None:
+    def _after_short(self, request: PageRequest, received: int) -> PageRequest | None:
         if self.cap is not None and received > self.cap:
             self.cap = None  # the server gives more again
             return self._after(request, received)
@@ -150,12 +152,9 @@ class Plan:
             return None
         if received > request.overlap:
             self.cap = received
-            return self._after(request, received)
-        # Only the overlap came back: the end, unless the server caps pages at that size.
-        if last > request.overlap:
-            return None
-        self.cap = received
-        return PageRequest(request.offset + received, self.spec.page_size, 0)
+        # Short, or only the overlap: the end, or a server capping pages (lowered to one record
+        # even). The next page, from just after this one, tells which: empty is the end.
+        return PageRequest(request.offset + received, self.spec.page_size, 0, confirm=True)
 
     def empty_at(self, offset: int) -> None:
         if self.end_at is None or offset < self.end_at:
@@ -175,8 +174,9 @@ class Guard:
         previous, self._previous = self._previous, (request.offset, ids[0] if ids else None)
         if previous is not None and received >= request.limit and previous[0] < request.offset:
             self._repeats = self._repeats + 1 if previous[1] == ids[0] else 0
-            # One-record pages repeat legitimately after a single insert; a run of them does not.
-            if self._repeats >= (1 if received > 1 else 3):
+            # A burst of page_size - 1 inserts repeats one page once; a server ignoring offset
+            # repeats it forever.
+            if self._repeats >= (2 if received > 1 else 3):
                 raise PaginationError(
                     f"the server returned the same page for offset {request.offset} as for "
                     f"offset {previous[0]}: it seems to ignore the offset parameter"

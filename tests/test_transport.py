@@ -8,9 +8,11 @@ path is checked against a real loopback server instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
+import aiohttp.web
 import pytest
 from aioresponses import aioresponses
 from conftest import MakeServer
@@ -91,3 +93,74 @@ async def test_borrowed_session_survives_aclose(mocked: aioresponses) -> None:
         transport = AiohttpTransport(session)
         await transport.aclose()
         assert not session.closed
+
+
+class TestFailuresARetryCannotChange:
+    """Regression (issue 10, 2.9b): these were retried four times; they fail at once."""
+
+    async def test_a_body_in_an_unsupported_content_encoding(self) -> None:
+        """`Content-Encoding: br` without a brotli decoder (or any unknown coding): one attempt."""
+        from aiohttp import web
+
+        from paren_async import ParenClient, RetryPolicy
+
+        hits: list[str] = []
+
+        async def page(request: web.Request) -> web.Response:
+            hits.append(request.path)
+            return web.Response(body=b"\x1b\x00garbled", headers={"Content-Encoding": "zz"})
+
+        app = web.Application()
+        app.router.add_get("/metadata/v1/locations", page)
+        async with serving(app) as base:
+            retry = RetryPolicy(max_attempts=4, base_delay=0.0)
+            async with ParenClient("k", "s", base_url=base, retry=retry) as client:
+                with pytest.raises(TransportError, match="Content-Encoding") as caught:
+                    await client.locations().collect()
+        assert hits == ["/metadata/v1/locations"]
+        assert caught.value.attempts == 1 and not caught.value.transient
+
+    async def test_tls_spoken_to_a_plain_http_port(self) -> None:
+        """https:// to a server that speaks plain HTTP: a TLS error, not retried."""
+        from aiohttp import web
+
+        from paren_async import ParenClient, RetryPolicy
+
+        hits: list[str] = []
+
+        async def page(request: web.Request) -> web.Response:
+            hits.append(request.path)
+            return web.Response(body=b"{}")
+
+        app = web.Application()
+        app.router.add_get("/metadata/v1/locations", page)
+        async with serving(app) as base:
+            tls = base.replace("http://", "https://")
+            retry = RetryPolicy(max_attempts=4, base_delay=0.0)
+            async with ParenClient("k", "s", base_url=tls, retry=retry) as client:
+                with pytest.raises(TransportError) as caught:
+                    await client.locations().collect()
+        assert caught.value.attempts == 1 and not caught.value.transient
+        assert hits == []
+
+    async def test_an_invalid_url(self) -> None:
+        """A URL aiohttp cannot use (a port out of range) fails at once, typed."""
+        from paren_async import ParenClient, ParenError, RetryPolicy
+
+        retry = RetryPolicy(max_attempts=4, base_delay=0.0)
+        with pytest.raises(ParenError) as caught:
+            async with ParenClient("k", "s", base_url="http://127.0.0.1:99999", retry=retry) as c:
+                await c.locations().collect()
+        assert caught.value.attempts == 1
+
+
+@contextlib.asynccontextmanager
+async def serving(app: aiohttp.web.Application) -> AsyncIterator[str]:
+    from aiohttp.test_utils import TestServer
+
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
