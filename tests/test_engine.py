@@ -536,3 +536,131 @@ class TestSecrets:
 async def test_time_limits_do_not_count_queueing() -> None:
     """The walk keeps time; a test that needs a clock can rely on time.monotonic."""
     assert time.monotonic() > 0
+
+
+class TestHostileReview:
+    """Regressions for what a hostile review of the new engine found."""
+
+    @pytest.mark.parametrize("form", ["items", "raw"])
+    async def test_break_with_the_iterator_kept(self, form: str) -> None:
+        """`it = pager.raw(); async for x in it: break` with `it` kept leaves no fetch behind."""
+        client, _ = mock_client(Collection.of(100_000, hang_from=200), concurrency=8)
+        async with client:
+            pager = client.locations()
+            kept = pager.raw() if form == "raw" else pager
+            async for _ in kept:
+                await asyncio.sleep(0.01)
+                break
+            await settle()
+            assert leftover_tasks() == set()
+            del kept
+
+    async def test_a_dropped_stream_is_collected_although_its_fetches_run(self) -> None:
+        """Fetch tasks hold their walk weakly: dropping the stream cancels them."""
+        client, _ = mock_client(Collection.of(100_000, hang_from=200), concurrency=8)
+        async with client:
+            stream = client.locations().pages()
+            await stream.__anext__()
+            await asyncio.sleep(0.01)
+            del stream
+            gc.collect()
+            await settle()
+            assert leftover_tasks() == set()
+
+    @pytest.mark.parametrize(
+        "record",
+        [
+            pytest.param(b'{"id": {"a": 1}}', id="object-id"),
+            pytest.param(b'{"id": [1, 2]}', id="array-id"),
+            pytest.param(b'{"id": "bad-utf8", "name": "caf\xe9"}', id="invalid-utf8"),
+            pytest.param(
+                b'{"id": "huge", "address": {"coordinates": {"latitude": 1e400}}}', id="1e400"
+            ),
+        ],
+    )
+    async def test_one_odd_record_costs_only_itself(self, record: bytes) -> None:
+        """Odd ids, a string that is not UTF-8, a number out of range: that record, not the walk."""
+        collection = Collection.of(300)
+        records = [b'{"id": "%s"}' % i.encode() for i in collection.ids[99:199]]
+        records[5] = record
+        collection.script[99] = [Response(200, {}, b'{"data": [' + b", ".join(records) + b"]}")]
+        client, _ = mock_client(collection)
+        async with client:
+            pager = client.locations()
+            got = [loc.id async for loc in pager]
+        assert len(got) == 299 and collection.ids[104] not in got
+        assert pager.statistics().bad_records == 1
+
+    @pytest.mark.parametrize(
+        "envelope",
+        [
+            b'{"data": [{"id": "a"}], "status_code": "200"}',
+            b'{"data": [{"id": "a"}], "status_code": 1000}',
+            b'{"data": [{"id": "a"}], "status_message": 5, "duration": 5, "timestamp": 7}',
+        ],
+    )
+    async def test_odd_envelope_fields_never_cost_the_page(self, envelope: bytes) -> None:
+        """Only `data` must be as documented; both paths read the rest leniently, alike."""
+        collection = Collection.of(0)
+        collection.script[0] = [Response(200, {}, envelope), Response(200, {}, envelope)]
+        client, _ = mock_client(collection)
+        async with client:
+            typed = await client.locations().collect()
+            raw = await client.locations().raw_pages().next_page()
+        assert [loc.id for loc in typed] == ["a"]
+        assert raw.items == (b'{"id": "a"}',)
+
+    async def test_paginate_checks_its_model_and_path_up_front(self) -> None:
+        """A model without `id`, or a path leaving base_url, is a UsageError before any request."""
+        import msgspec
+
+        from paren_async import UsageError
+
+        class NoId(msgspec.Struct):
+            name: str = ""
+
+        client, transport = mock_client(Collection.of(5))
+        async with client:
+            for bad in (
+                lambda: client.paginate("/x", model=NoId),
+                lambda: client.paginate("/x", model=dict),
+            ):  # type: ignore[arg-type]
+                with pytest.raises(UsageError, match="id"):
+                    bad()
+            for path in ("//evil.example/x", "/a/../../etc", "relative"):
+                with pytest.raises(UsageError):
+                    client.paginate(path)
+            with pytest.raises(UsageError):
+                client.locations(LIMIT=5)
+            with pytest.raises(UsageError):
+                client.locations(resume=ResumePoint(-5))
+            with pytest.raises(UsageError):
+                client.locations(offset=7, resume=ResumePoint(10))
+        assert transport.requests == []
+
+    def test_construction_errors_format_with_locals(self) -> None:
+        """A traceback with locals of a failed construction neither crashes nor shows a secret."""
+        import traceback
+
+        from paren_async import Credentials, UsageError
+
+        secret = "s3cr3t-in-the-url"
+        for make in (
+            lambda: Credentials("k:x", "s"),
+            lambda: Credentials("k", ""),
+            lambda: ParenClient("k", "s", base_url=f"https://user:{secret}@api.example"),
+        ):
+            with pytest.raises(UsageError) as caught:
+                make()
+            error = caught.value
+            frames = error.__traceback__
+            while frames is not None and "paren_async" not in frames.tb_frame.f_code.co_filename:
+                frames = frames.tb_next  # the library's frames only: the test's hold `secret`
+            assert frames is not None
+            text = "".join(
+                traceback.TracebackException(
+                    type(error), error, frames, capture_locals=True
+                ).format()
+            )
+            assert "__init__" in text
+            assert secret not in text

@@ -346,3 +346,14 @@ class TestMessyRecords:
         headers = {"Content-Type": "application/json; charset=x-klingon"}
         with pytest.raises(DecodeError, match="x-klingon"):
             page_of(b'{"id": "a"}', headers=headers)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Tuesday, 14-Nov-23 22:13:30 GMT", "Tue Nov 14 22:13:30 2023"],
+    ids=["rfc-850", "asctime"],
+)
+def test_obsolete_retry_after_dates_are_read_as_gmt(value: str) -> None:
+    """RFC 9110 says recipients must accept the obsolete date forms too; they are GMT."""
+    now = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc).timestamp()
+    assert parse_retry_after(value, now=now) == 10.0
