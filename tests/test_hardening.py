@@ -8,6 +8,7 @@ import logging
 import ssl
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import AsyncIterator
 from typing import Any
@@ -346,6 +347,27 @@ class TestOpenTelemetry:
         assert by_offset[0]["url.full"] == server.url + "/metadata/v1/locations?limit=100&offset=0"
         assert by_offset[0]["server.address"] == "127.0.0.1"
         assert not any(TOKEN in str(s.to_json()) or SECRET in str(s.to_json()) for s in spans)
+
+    async def test_client_spans_measure_the_http_exchange_only(
+        self, make_server: MakeServer
+    ) -> None:
+        """Regression: a 30 ms request showed a 507 ms span, queueing for the rate limit inside."""
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        server = await make_server(450, latency=lambda offset: 0.03)
+        async with client_for(server, tracer_provider=provider, rate_limit=2) as client:
+            started = time.monotonic()
+            await client.locations(concurrency=4).collect()
+            walked = time.monotonic() - started
+        requests = [s for s in exporter.get_finished_spans() if s.name == "GET"]
+        durations = [(s.end_time - s.start_time) / 1e9 for s in requests]  # type: ignore[operator]
+        assert len(requests) >= 5 and walked > 1.0  # the rate limit made requests queue
+        assert max(durations) < 0.25  # each span: about the 30 ms exchange, not the queueing
 
     async def test_no_spans_without_a_configured_provider(self, make_server: MakeServer) -> None:
         """With only OpenTelemetry's default proxy provider, the client creates no spans."""
