@@ -53,11 +53,13 @@ class Items(Generic[X]):
     async def __anext__(self) -> X:
         for item in self._items:
             return item
-        # The exhausted iterator has let go of the last page: its records are freed before the
-        # next page is decoded, while their memory is still cache-hot.
+        # Let go of the last page before the next is decoded: its records are freed while their
+        # memory is still cache-hot (the exhausted iterator holds them no more).
+        ledger = self.stream.ledger
+        ledger.partial = None
         page = await self.stream.next_page()
         self._items = iter(page.items)
-        self.stream.ledger.partial = (page, self._items)
+        ledger.partial = (page, self._items)
         for item in self._items:
             return item
         return await self.__anext__()  # a page of rejected records only

@@ -87,6 +87,7 @@ class Ledger:
         self,
         page: Page[T],
         fresh: Sequence[Any],
+        fresh_ids: Sequence[object],
         *,
         begin: int,
         recovered: int,
@@ -111,7 +112,9 @@ class Ledger:
             items, rejected = tuple(fresh), ()
         self.position = begin + max(0, len(fresh) - recovered)
         if fresh:
-            self._tail = (*self._tail[-1:], LazyIds(fresh, self._entry_id))
+            # Ids, never records: records kept alive a page longer are freed from cold memory,
+            # which costs about as much as decoding them did (benchmarks/PROFILE.md).
+            self._tail = (*self._tail[-1:], fresh_ids[: len(fresh)])
         self.counts["records"] += len(items)
         self.counts["bad_records"] += len(rejected)
         cut = Page(

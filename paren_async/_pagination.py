@@ -293,12 +293,16 @@ class PageStream(Generic[T]):
         elif start > request.overlap:
             self._drift(request.offset, duplicates=start - request.overlap, recovered=0)
         self._stitcher.accept(ids, start)
-        fresh: Sequence[Any] = [*recovered, *entries[start:]] if recovered else entries[start:]
+        fresh: Sequence[Any] = entries[start:]
+        fresh_ids: Sequence[object] = ids[start:]
+        if recovered:
+            fresh = [*recovered, *fresh]
+            fresh_ids = [*map(self._entry_id, recovered), *fresh_ids]
         self._guard.check(request, ids, len(fresh))
         mixed = bool(page.rejected) or any(isinstance(e, BadRecord) for e in recovered)
         result, reached = self.ledger.cut(
-            page, fresh, begin=request.offset + start, recovered=len(recovered), mixed=mixed,
-            max_items=self._spec.max_items,
+            page, fresh, fresh_ids, begin=request.offset + start, recovered=len(recovered),
+            mixed=mixed, max_items=self._spec.max_items,
         )  # fmt: skip
         if reached:
             self._plan.next = None
