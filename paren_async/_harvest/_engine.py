@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, Final, TextIO
 
-from paren_async import ParenClient
+from paren_async import PageStream, ParenClient
 
 from ._checkpoint import Checkpoint, JournalError, Paths, remove
 from ._export import ExportStopped
@@ -98,6 +98,7 @@ class _Run:
         self._ids = IdSet()
         self._tally = Tally()
         self._base = client.statistics()
+        self._walks: list[PageStream[bytes]] = []
         self._display: Progress = Silent()
         self._walk_task: asyncio.Task[None] | None = None
         self._signal: str | None = None
@@ -226,7 +227,9 @@ class _Run:
         interval = options.checkpoint_interval
         tick = time.monotonic() + min(TICK, interval)
         next_sync = time.monotonic() + interval
-        async with pager.raw_pages() as pages:
+        pages = pager.raw_pages()
+        self._walks.append(pages)
+        async with pages:
             async for page in pages:
                 records = page.items
                 if check:
@@ -260,10 +263,13 @@ class _Run:
         """The checkpoint describing everything appended so far."""
         start, tally = self._start, self._tally
         now, base = self._client.statistics(), self._base
+        walks = [walk.statistics() for walk in self._walks]
 
         def grown(name: str) -> int:
-            # Drift counters are newer than the client's first release: read them if present.
-            return int(getattr(now, name, 0)) - int(getattr(base, name, 0))
+            # This run's walks' own numbers; retries are counted by the client only.
+            if name == "retries":
+                return now.retries - base.retries
+            return sum(int(getattr(walk, name)) for walk in walks)
 
         return Checkpoint(
             fingerprint=start.fingerprint,
