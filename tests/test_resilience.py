@@ -198,3 +198,46 @@ async def test_faults_at_scale_every_record_once_in_order(
     assert stats.retries >= 50
     assert stats.failures == 0
     assert emulator.statistics().faults
+
+
+class TestCappedEmulator:
+    """Regressions (issue 10, 2.1) end to end against the emulator."""
+
+    @pytest.mark.parametrize("concurrency", [1, 8])
+    async def test_page_cap_fault_with_page_size_2(
+        self, paren_emulator_factory: EmulatorFactory, concurrency: int
+    ) -> None:
+        """The emulator's PAGE_CAP halves every page (to 1 record at page_size=2): was 2 of 300."""
+        emulator = await paren_emulator_factory(
+            locations=300, fault_rate=1.0, faults={Fault.PAGE_CAP: 1.0}
+        )
+        async with client_of(emulator, concurrency=concurrency) as client:
+            pager = client.locations(page_size=2)
+            got = [loc.id async for loc in pager]
+        assert got == emulator.ids()
+        assert pager.statistics().complete
+        assert emulator.statistics().faults[Fault.PAGE_CAP] > 100  # the cap was really served
+
+    async def test_a_cap_of_one_and_max_items(
+        self, paren_emulator_factory: EmulatorFactory
+    ) -> None:
+        """A server capping pages at one record: all 300, and max_items=101 gives 101 (was 100)."""
+        emulator = await paren_emulator_factory(locations=300, page_cap=1)
+        async with client_of(emulator, concurrency=4) as client:
+            assert [loc.id async for loc in client.locations()] == emulator.ids()
+            assert len(await client.locations(max_items=101).collect()) == 101
+
+    async def test_a_cap_lowered_to_one_mid_walk(
+        self, paren_emulator_factory: EmulatorFactory
+    ) -> None:
+        """The cap drops to one record after 150 records: the walk goes on to the real end."""
+        emulator = await paren_emulator_factory(locations=400)
+        seen: list[str] = []
+        async with client_of(emulator, concurrency=1) as client:
+            pager = client.locations()
+            async for page in pager.pages():
+                seen += [loc.id for loc in page.items]
+                if len(seen) >= 150:
+                    emulator.configure(page_cap=1)
+        assert seen == emulator.ids()
+        assert pager.statistics().complete
