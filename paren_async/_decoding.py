@@ -21,7 +21,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
-from ._exceptions import DecodeError, RecordError
+from ._exceptions import DecodeError, RecordError, UsageError
 from ._http import (
     Envelope,
     Request,
@@ -34,6 +34,7 @@ from ._http import (
     make_api_error,
     parse_duration,
     parse_timestamp,
+    scrubbed,
 )
 from .models import BadRecord, Page
 
@@ -100,6 +101,8 @@ def decode_record(raw: bytes | msgspec.Raw, model: type[T]) -> T:
     ``model`` is a msgspec Struct type (``Location``, ``RealtimeLocation``...). A record still
     undecodable after repair raises ``RecordError``, whose ``record`` is the ``BadRecord``.
     """
+    if not isinstance(raw, (bytes, msgspec.Raw)):
+        raise UsageError(f"decode_record takes a record's JSON bytes, got {type(raw).__name__}")
     decoder = codec_for(model).record  # type: ignore[arg-type]
     assert decoder is not None
     try:
@@ -182,7 +185,10 @@ def decode_page(
     except RecursionError:  # msgspec's guard against pathological nesting
         raise _decode_error(request, response, "response JSON is nested too deeply") from None
     if envelope.errors or is_error_status(envelope.status_code):
-        errors = tuple(str(e) for e in envelope.errors or ())
+        errors = tuple(
+            scrubbed(request, str(e).encode()).decode("utf-8", "replace")
+            for e in envelope.errors or ()
+        )
         raise make_api_error(request, _stated_status(envelope.status_code, response), errors)
     if envelope.data is None:
         raise _decode_error(request, response, "success envelope without a 'data' array")
@@ -203,7 +209,7 @@ def _envelope_or_error(request: Request, response: Response, body: bytes) -> Env
         return envelope
     except msgspec.ValidationError as exc:
         # A 200 may carry an error envelope whose other fields do not fit the success shape.
-        errors, status_code = error_messages(body)
+        errors, status_code = error_messages(scrubbed(request, body))
         if errors or is_error_status(status_code):
             raise make_api_error(request, _stated_status(status_code, response), errors) from None
         raise _decode_error(request, response, f"unexpected response shape: {exc}") from None
@@ -321,6 +327,6 @@ def _decode_error(
         method=request.method,
         url=request.url,
         status=response.status,
-        body_excerpt=excerpt(response.body),
+        body_excerpt=excerpt(scrubbed(request, response.body)),
         transient=transient,
     )

@@ -22,6 +22,8 @@ from typing import Final
 
 __all__ = ["MAX_REREADS", "Recovery", "Stitcher"]
 
+_NONE: Final = object()  # no record yielded yet (an id may be None itself)
+
 #: Re-reads spent closing one gap before it is reported as unrecovered.
 MAX_REREADS: Final = 4
 
@@ -49,8 +51,8 @@ class Stitcher:
     def __init__(self, last_ids: Sequence[object] = ()) -> None:
         self._recent: deque[Sequence[object]] = deque(maxlen=8)
         self._seen: set[object] | None = None
-        #: The last record seen in server order: the next page should start with it.
-        self.anchor: object = None
+        #: The last record yielded, in server order: the next page should start with it.
+        self.anchor: object = _NONE
         if last_ids:
             self.accept(tuple(last_ids))
 
@@ -71,18 +73,18 @@ class Stitcher:
             if fresh_from < len(ids):
                 self.anchor = ids[-1]
 
-    def place(self, ids: Sequence[object], *, checked: bool, confirm: bool = False) -> int | None:
+    def place(self, ids: Sequence[object], *, checked: bool, probe: bool = False) -> int | None:
         """Index of the page's first record not yet yielded; None when records may be skipped.
 
         ``checked``: the page was asked with an overlap, so it must start inside what was seen.
-        ``confirm``: asked without an overlap after a short page: repeats are dropped, but a
+        ``probe``: asked without an overlap to tell the end from a cap: repeats are dropped, but a
         page that shares nothing with what was seen is taken as it is.
         """
-        if self.anchor is None:
+        if self.anchor is _NONE:
             return 0
         if ids and ids[0] == self.anchor:
             return 1  # the common case, one comparison
-        if not checked and not confirm:
+        if not checked and not probe:
             return 0
         seen = self.seen()
         for index in range(len(ids) - 1, -1, -1):

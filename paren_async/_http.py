@@ -250,6 +250,14 @@ def parse_timestamp(text: object) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
+def scrubbed(request: Request, body: bytes) -> bytes:
+    """The body without the request's Basic token, should a server echo it back."""
+    if request.credentials is None:
+        return body
+    token = request.credentials.authorization.split()[-1].encode()
+    return body.replace(token, b"***") if token in body else body
+
+
 def excerpt(body: bytes) -> str:
     text = body[: _EXCERPT_CHARS * 4].decode("utf-8", "replace")
     text = re.sub(r"<[^>]*>", " ", text) if text.lstrip().startswith("<") else text
@@ -295,11 +303,11 @@ def make_api_error(
 
 def decipher_error(request: Request, response: Response, *, now: float) -> APIError:
     """The typed error for an error status, whatever the body: error envelope, HTML or empty."""
-    errors, _ = error_messages(response.body)
+    errors, _ = error_messages(scrubbed(request, response.body))
     return make_api_error(
         request,
         response.status,
         errors,
-        detail=excerpt(response.body),
+        detail=excerpt(scrubbed(request, response.body)),
         retry_after=parse_retry_after(header(response.headers, "Retry-After"), now=now),
     )

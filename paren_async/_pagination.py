@@ -278,6 +278,7 @@ class PageStream(Generic[T]):
         slot = self._window[0]
         request = self._head = slot.request
         page = await self._page(slot)
+        self._check_running()  # closed while the page arrived (aclose from another task)
         self._window.popleft()
         ids, entries = order(page, self._record_id, self._cheap_ids)
         full = self._plan.came_back(request, slot.assumed, len(entries))
@@ -285,10 +286,11 @@ class PageStream(Generic[T]):
             # The end, or a server capping pages: pages speculated past this one start at the
             # wrong offsets. The next page is fetched alone to tell which.
             self._cancel_window()
-        start = self._stitcher.place(ids, checked=request.overlap > 0, confirm=request.confirm)
+        start = self._stitcher.place(ids, checked=request.overlap > 0, probe=request.probe)
         recovered: list[Any] = []
         if start is None:
             recovered = await self._recover(request, ids)
+            self._check_running()
             start = self._stitcher.place(ids, checked=True) or 0
         elif start > request.overlap:
             self._drift(request.offset, duplicates=start - request.overlap, recovered=0)
@@ -300,6 +302,8 @@ class PageStream(Generic[T]):
             fresh_ids = [*map(self._entry_id, recovered), *fresh_ids]
         self._guard.check(request, ids, len(fresh))
         mixed = bool(page.rejected) or any(isinstance(e, BadRecord) for e in recovered)
+        if mixed and self._spec.bad_records == "raise":
+            self._raise_bad(fresh, request)  # before the page is counted: resume re-reads it
         result, reached = self.ledger.cut(
             page, fresh, fresh_ids, begin=request.offset + start, recovered=len(recovered),
             mixed=mixed, max_items=self._spec.max_items,
@@ -387,14 +391,19 @@ class PageStream(Generic[T]):
 
     def _report(self, rejected: Sequence[BadRecord], request: PageRequest) -> None:
         for bad in rejected:
-            if self._spec.bad_records == "raise":
-                raise RecordError(
-                    f"record {bad.id!r} at offset {bad.offset} cannot be decoded: {bad.reason}",
-                    record=bad,
-                    method="GET",
-                    url=self._url(request),
-                )
             self._events.emit(BadRecordEvent(self._path, bad, self._id))
+
+    def _raise_bad(self, fresh: Sequence[Any], request: PageRequest) -> None:
+        bad = next((entry for entry in fresh if isinstance(entry, BadRecord)), None)
+        if bad is not None:
+            raise RecordError(
+                f"record {bad.id!r} at offset {bad.offset} cannot be decoded: {bad.reason}",
+                record=bad, method="GET", url=self._url(request),
+            )  # fmt: skip
+
+    def _check_running(self) -> None:
+        if self._state != "running":
+            raise self._closed_by or StopAsyncIteration
 
 
 def _on_done(walk: weakref.ref[PageStream[Any]], slot: _Slot, _: object) -> None:

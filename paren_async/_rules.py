@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ._config import Timeout, check_concurrency, check_non_negative, check_page_size
+from ._config import check_concurrency, check_non_negative, check_page_size
 from ._exceptions import PaginationError, ResumePoint, UsageError
 
 __all__ = ["STALL_LIMIT", "Guard", "PageRequest", "Plan", "WalkSpec"]
@@ -30,9 +30,12 @@ class PageRequest:
     limit: int
     #: Leading records expected to repeat what was already yielded (the drift check).
     overlap: int = 0
-    #: Asked right after a short page to tell the end (empty) from a server capping pages;
-    #: without an overlap, so its records are checked against all that was seen recently.
+    #: Asked right after a short page that brought new records: the server just gave that many,
+    #: so if only the overlap comes back, that is the end.
     confirm: bool = False
+    #: Asked without an overlap, right after a page that brought only its overlap: empty is the
+    #: end, anything else is a server capping pages at one record (checked against what was seen).
+    probe: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +62,10 @@ class WalkSpec:
         bad_records: BadRecords, attempts: int,
     ) -> WalkSpec:  # fmt: skip
         """The spec of a walk from a caller's options, each checked (``UsageError``)."""
-        if deadline is not None:
-            Timeout(attempt=deadline)  # the same check as any other duration
+        if deadline is not None and (
+            isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0
+        ):
+            raise UsageError(f"deadline must be a positive number of seconds, got {deadline!r}")
         if resume is not None:
             if not isinstance(resume, ResumePoint):
                 raise UsageError(f"resume must be a ResumePoint, got {type(resume).__name__}")
@@ -126,7 +131,9 @@ class Plan:
             if remaining <= 0:
                 return None
             limit = min(request.limit, remaining + request.overlap)
-            request = PageRequest(request.offset, limit, request.overlap, request.confirm)
+            request = PageRequest(
+                request.offset, limit, request.overlap, request.confirm, request.probe
+            )
         self.next = self._after(request, self.assumed(request))
         return request
 
@@ -151,10 +158,15 @@ class Plan:
         if received == 0:
             return None
         if received > request.overlap:
+            # The end or a cap: the next page tells, with its overlap (removals in between are
+            # repaired as anywhere); only the overlap back is then the end.
             self.cap = received
-        # Short, or only the overlap: the end, or a server capping pages (lowered to one record
-        # even). The next page, from just after this one, tells which: empty is the end.
-        return PageRequest(request.offset + received, self.spec.page_size, 0, confirm=True)
+            after = self._after(request, received)
+            return PageRequest(after.offset, after.limit, after.overlap, confirm=True)
+        if request.confirm:
+            return None
+        # Only the overlap after a full page: the end, or a cap lowered to one record.
+        return PageRequest(request.offset + received, self.spec.page_size, 0, probe=True)
 
     def empty_at(self, offset: int) -> None:
         if self.end_at is None or offset < self.end_at:
