@@ -6,6 +6,7 @@ the page to yield, the walk's ``WalkStatistics`` and its ``ResumePoint``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
@@ -16,7 +17,7 @@ from ._http import Response
 from ._statistics import WalkStatistics
 from .models import BadRecord, Page
 
-__all__ = ["RESUME_IDS", "Ledger", "LazyIds", "clip", "is_empty", "order"]
+__all__ = ["RESUME_IDS", "LazyIds", "Ledger", "clip", "entry_id", "is_empty", "order"]
 
 T = TypeVar("T")
 
@@ -46,9 +47,15 @@ class LazyIds(Sequence[object]):
         return self._record_id(self._entries[index])
 
 
+def entry_id(record_id: Callable[[Any], object], entry: Any) -> object:
+    """The id of a record, or of a ``BadRecord`` standing in its place."""
+    return entry.id if isinstance(entry, BadRecord) else record_id(entry)
+
+
 class Ledger:
     """Counts, position and the last ids yielded; ``entry_id`` reads a record's (or a
-    ``BadRecord``'s) id."""
+    ``BadRecord``'s) id. It holds nothing of the walk's, so a pager can keep it after the walk
+    is dropped (and its fetches cancelled)."""
 
     def __init__(self, start: int, resume: ResumePoint | None, entry_id: Callable[[Any], object]):
         self.counts = dict.fromkeys(_COUNTS, 0)
@@ -57,6 +64,8 @@ class Ledger:
         self._entry_id = entry_id
         #: The page an items iterator is handing out, and the iterator over what is left of it.
         self.partial: tuple[Page[Any], Any] | None = None
+        #: The walk reached its end (not a break, an error or a close).
+        self.ended = False
 
     def drift(self, duplicates: int, recovered: int, complete: bool) -> None:
         counts = self.counts
@@ -65,9 +74,9 @@ class Ledger:
         counts["records_recovered"] += recovered
         counts["unrecovered_drift"] += not complete
 
-    def statistics(self, *, ended: bool) -> WalkStatistics:
+    def statistics(self) -> WalkStatistics:
         counts = self.counts
-        complete = ended and not counts["unrecovered_drift"] and not counts["bad_records"]
+        complete = self.ended and not counts["unrecovered_drift"] and not counts["bad_records"]
         return WalkStatistics(**counts, complete=complete)
 
     @property
@@ -140,7 +149,7 @@ def order(
         entries = merged
     if cheap_ids and not page.rejected:
         return tuple(map(record_id, page.items)), entries
-    return LazyIds(entries, lambda e: e.id if isinstance(e, BadRecord) else record_id(e)), entries
+    return LazyIds(entries, functools.partial(entry_id, record_id)), entries
 
 
 def clip(page: Page[T], limit: int) -> Page[T]:

@@ -11,6 +11,7 @@ from ._decoding import RAW, Codec, decode_page
 from ._exceptions import ResumePoint
 from ._http import Request, Response
 from ._iterators import Items, Records
+from ._ledger import Ledger
 from ._pagination import Decode, PageRequest, PageStream, WalkSpec
 from ._statistics import WalkStatistics
 from .models import Page
@@ -42,7 +43,9 @@ class Pager(Generic[T]):
         self._request_for = request_for
         self._codec = codec
         self._open = open_stream
-        self._latest: PageStream[Any] | None = None
+        # The latest walk's ledger, not the walk: a pager kept must not keep a dropped walk's
+        # fetches running.
+        self._latest: Ledger | None = None
         #: The endpoint path this pager walks (``/metadata/v1/locations``...).
         self.path = path
 
@@ -72,12 +75,14 @@ class Pager(Generic[T]):
 
     def pages(self) -> PageStream[T]:
         """Pages in offset order; also an async context manager that closes the walk."""
-        self._latest = stream = self._open(self._decode, self._spec, True)
+        stream = self._open(self._decode, self._spec, True)
+        self._latest = stream.ledger
         return stream
 
     def raw_pages(self) -> PageStream[bytes]:
         """Pages whose items are each record's bytes exactly as sent, never decoded."""
-        self._latest = stream = self._open(self._decode_raw, self._spec, False)
+        stream = self._open(self._decode_raw, self._spec, False)
+        self._latest = stream.ledger
         return stream
 
     def __aiter__(self) -> Items[T]:

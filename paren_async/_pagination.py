@@ -45,7 +45,7 @@ from ._events import (
 from ._exceptions import ParenError, RecordError, ResumePoint, TimeoutError
 from ._http import Response
 from ._iterators import PageIterator
-from ._ledger import Ledger, clip, is_empty, order
+from ._ledger import Ledger, clip, entry_id, is_empty, order
 from ._rules import BadRecords, Guard, PageRequest, Plan, WalkSpec
 from ._statistics import WalkStatistics
 from .models import BadRecord, Page
@@ -111,6 +111,7 @@ class PageStream(Generic[T]):
         self._stitcher = Stitcher(spec.resume.last_ids if spec.resume else ())
         self._plan = Plan(spec)
         self._guard = Guard()
+        self._entry_id = functools.partial(entry_id, record_id)  # not a method: see Ledger
         self.ledger = Ledger(spec.offset, spec.resume, self._entry_id)
         self._counts = self.ledger.counts
         self._closed_by: ParenError | None = None
@@ -142,7 +143,7 @@ class PageStream(Generic[T]):
 
     def statistics(self) -> WalkStatistics:
         """This walk's account so far (``complete`` once it has ended with nothing skipped)."""
-        return self.ledger.statistics(ended=self._state == "done")
+        return self.ledger.statistics()
 
     # -- lifecycle --
 
@@ -164,6 +165,7 @@ class PageStream(Generic[T]):
     def _finish(self, error: BaseException | None, *, ended: bool) -> None:
         if self._state == "running":
             self._state = "done" if ended else "closed"
+            self.ledger.ended = ended
             self._events.emit(WalkEvent(self._path, self._id, self.statistics(), error))
         elif self._state == "new":
             self._state = "closed"
@@ -360,9 +362,6 @@ class PageStream(Generic[T]):
             return await self._page(_Slot(request, request.limit, task))
         finally:
             self._extra.discard(task)
-
-    def _entry_id(self, entry: Any) -> object:
-        return entry.id if isinstance(entry, BadRecord) else self._record_id(entry)
 
     # -- drift --
 

@@ -558,16 +558,18 @@ class TestHostileReview:
             del kept
 
     async def test_a_dropped_stream_is_collected_although_its_fetches_run(self) -> None:
-        """Fetch tasks hold their walk weakly: dropping the stream cancels them."""
+        """Fetch tasks and the pager hold their walk weakly: dropping the stream cancels them."""
         client, _ = mock_client(Collection.of(100_000, hang_from=200), concurrency=8)
         async with client:
-            stream = client.locations().pages()
+            pager = client.locations()  # kept: it must not keep the walk alive
+            stream = pager.pages()
             await stream.__anext__()
             await asyncio.sleep(0.01)
             del stream
             gc.collect()
             await settle()
             assert leftover_tasks() == set()
+            assert pager.statistics().records == 100  # its account outlives it
 
     @pytest.mark.parametrize(
         "record",
