@@ -7,7 +7,6 @@ import enum
 import ssl
 import weakref
 from collections.abc import AsyncGenerator, Callable, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import aiohttp
@@ -164,19 +163,12 @@ class ParenClient:
     def base_url(self) -> str:
         return self._base_url
 
-    # -- lifecycle --
-
     async def __aenter__(self) -> ParenClient:
         self._check_open()
         self._check_loop()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -217,8 +209,6 @@ class ParenClient:
         return self._counters.snapshot(
             cooldown_seconds=limiter.cooldown.total, window=limiter.window.limit
         )
-
-    # -- endpoints --
 
     async def health(self) -> Health:
         """Probe the healthcheck once, without credentials, and say why it failed if it did.
@@ -326,8 +316,6 @@ class ParenClient:
             first_cycle=first_cycle,
             **filters,  # type: ignore[arg-type]
         )
-
-    # -- machinery --
 
     def _walk(
         self, path: str, codec: Codec[T], filters: dict[str, Filter], page_size: int,

@@ -8,12 +8,10 @@ decodes into cache-hot memory. A fetch task that is done is a freed slot.
 Which pages to ask for is ``_rules.Plan``'s decision, where new records start is
 ``_drift.Stitcher``'s, and what was yielded is ``_ledger.Ledger``'s; the stream does the fetching.
 
-Why plain asyncio tasks owned by the stream rather than an anyio task group: an ``async for``
-consumer suspends between pages and may abandon the walk at any point (``break``, an exception,
-cancellation, garbage collection), and a task group must be exited by the task that entered it.
-So the stream is the structured owner: every fetch it starts is consumed in order or cancelled by
-``close()``. The iterators ``async for`` uses are separate small objects, so dropping one after
-``break`` closes the walk at once even while the caller keeps a reference to the stream.
+Plain asyncio tasks owned by the stream, not an anyio task group: an ``async for`` consumer may
+abandon the walk at any suspension (``break``, an exception, cancellation, garbage collection),
+and a task group must be exited by the task that entered it. So the stream is the structured
+owner: every fetch it starts is consumed in order or cancelled by ``close()``.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Generic, Literal, TypeVar
 
 import anyio
@@ -69,7 +67,6 @@ class _Slot:
     #: Records the page is expected to hold; fewer means the end, or a server capping pages.
     assumed: int
     task: asyncio.Task[Response]
-    empty: bool = field(default=False)
 
 
 class PageStream(Generic[T]):
@@ -122,14 +119,12 @@ class PageStream(Generic[T]):
 
     async def fetch_one(self, request: PageRequest) -> Page[T]:
         """One page as the server sent it, outside any walk (``await pager``)."""
-        self._context = self._context or contextvars.copy_context()
+        self._context = contextvars.copy_context()
         try:
             return await self._fetch_extra(request)
         except ParenError as error:
             error.resume = error.resume or ResumePoint(request.offset)
             raise
-
-    # -- what the walk tells --
 
     @property
     def resume(self) -> ResumePoint:
@@ -144,8 +139,6 @@ class PageStream(Generic[T]):
     def statistics(self) -> WalkStatistics:
         """This walk's account so far (``complete`` once it has ended with nothing skipped)."""
         return self.ledger.statistics()
-
-    # -- lifecycle --
 
     def close(self, reason: ParenError | None = None) -> None:
         """Cancel every fetch in flight and end the walk. Idempotent; does not wait.
@@ -193,21 +186,17 @@ class PageStream(Generic[T]):
     async def __anext__(self) -> Page[T]:
         return await self.next_page()
 
-    # -- iteration --
-
     async def next_page(self) -> Page[T]:
         """The next page with new records; ``StopAsyncIteration`` at the end."""
         if self._state == "new":
             self._start()
-        elif self._state != "running":
-            if self._closed_by is not None:
-                raise self._closed_by
-            raise StopAsyncIteration
+        self._check_running()
         while True:
             if not self._window:
                 self._fill()
                 if not self._window:
-                    self._done()
+                    self._finish(None, ended=True)
+                    raise StopAsyncIteration
             try:
                 page = await self._advance()
             except BaseException as exc:
@@ -230,17 +219,11 @@ class PageStream(Generic[T]):
         self._context.run(CURRENT_WALK.set, self._id)
         self._events.emit(WalkEvent(self._path, self._id))
 
-    def _done(self) -> None:
-        self._finish(None, ended=True)
-        raise StopAsyncIteration
-
     def _annotate(self, error: ParenError) -> None:
         if error.resume is None:
             error.resume = self.resume
         if error.url is None and self._head is not None:
             error.method, error.url = "GET", self._url(self._head)
-
-    # -- the window --
 
     def _spawn(self, request: PageRequest) -> asyncio.Task[Response]:
         assert self._context is not None
@@ -313,7 +296,8 @@ class PageStream(Generic[T]):
         if reached:
             self._plan.next = None
             self._cancel_window()
-        self._report(result.rejected, request)
+        for bad in result.rejected:
+            self._events.emit(BadRecordEvent(self._path, bad, self._id))
         if full:
             self._fill()
         return result
@@ -363,8 +347,6 @@ class PageStream(Generic[T]):
         finally:
             self._extra.discard(task)
 
-    # -- drift --
-
     async def _recover(self, request: PageRequest, page_ids: Sequence[object]) -> list[Any]:
         """Re-read before the page until the gap from the last record yielded is closed."""
         first = page_ids[0] if page_ids else None
@@ -387,10 +369,6 @@ class PageStream(Generic[T]):
     def _drift(self, offset: int, duplicates: int, recovered: int, complete: bool = True) -> None:
         self.ledger.drift(duplicates, recovered, complete)
         self._events.emit(DriftEvent(self._path, offset, duplicates, recovered, complete, self._id))
-
-    def _report(self, rejected: Sequence[BadRecord], request: PageRequest) -> None:
-        for bad in rejected:
-            self._events.emit(BadRecordEvent(self._path, bad, self._id))
 
     def _raise_bad(self, fresh: Sequence[Any], request: PageRequest) -> None:
         bad = next((entry for entry in fresh if isinstance(entry, BadRecord)), None)
