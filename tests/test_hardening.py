@@ -262,7 +262,7 @@ class TestHooks:
         responses = [e for e in events if isinstance(e, ResponseEvent)]
         retries = [e for e in events if isinstance(e, RetryEvent)]
         pages = [e for e in events if isinstance(e, PageEvent)]
-        assert [(e.offset, e.attempt) for e in requests] == [(0, 1), (99, 1), (99, 2), (150, 1)]
+        assert [(e.offset, e.attempt) for e in requests] == [(0, 1), (99, 1), (99, 2), (149, 1)]
         assert [e.status for e in responses] == [200, 503, 200, 200]
         assert all(e.elapsed >= 0 and e.url.startswith(server.url) for e in responses)
         assert isinstance(responses[1].error, ParenError)
