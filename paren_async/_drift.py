@@ -53,12 +53,17 @@ class Stitcher:
         self._seen: set[object] | None = None
         #: The last record yielded, in server order: the next page should start with it.
         self.anchor: object = _NONE
+        #: A resumed walk's last ids, remembered (and every page checked against them) until
+        #: its last record is met: records inserted before it while stopped come first.
+        self._resumed: frozenset[object] = frozenset(last_ids)
+        self._resume_at: object = last_ids[-1] if last_ids else _NONE
         if last_ids:
             self.accept(tuple(last_ids))
 
     def seen(self) -> set[object]:
         if self._seen is None:
             self._seen = {record_id for ids in self._recent for record_id in ids}
+            self._seen |= self._resumed
         return self._seen
 
     def accept(self, ids: Sequence[object], fresh_from: int = 0) -> None:
@@ -82,7 +87,11 @@ class Stitcher:
         """
         if self.anchor is _NONE:
             return 0
-        if ids and ids[0] == self.anchor:
+        if self._resume_at is not _NONE:
+            if self._resume_at in ids:
+                self._resume_at, self._resumed = _NONE, frozenset()
+            checked = True
+        elif ids and ids[0] == self.anchor:
             return 1  # the common case, one comparison
         if not checked and not probe:
             return 0

@@ -755,3 +755,20 @@ class TestSecondReview:
             with pytest.raises(Exception) as caught:  # noqa: PT011
                 await client.locations().collect()
         assert token not in str(caught.value) and "***" in str(caught.value)
+
+    async def test_resume_on_a_capping_server_after_inserts_before_the_point(self) -> None:
+        """The resumed walk checks every page against the last ids until it meets the last one:
+        records inserted before the point come first, the point's own records never twice."""
+        collection = Collection.of(30, cap=2)
+        client, _ = mock_client(collection, concurrency=1)
+        async with client:
+            pager = client.locations(page_size=10)
+            first = []
+            async for loc in pager:
+                first.append(loc.id)
+                if len(first) == 3:
+                    break
+            collection.insert(4, at=2)  # just before the last record yielded
+            rest = [loc.id async for loc in client.locations(page_size=10, resume=pager.resume)]
+        assert len(first + rest) == len(set(first + rest))
+        assert [i for i in first + rest if not i.startswith("new")] == Collection.of(30).ids
