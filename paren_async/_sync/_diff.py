@@ -1,0 +1,118 @@
+"""What changed in a location whose content hash changed: ``changes`` rows, in DuckDB SQL.
+
+Inputs: ``sync_delta(id, kind, old_raw, new_raw, ...)`` with ``kind`` in ``added``/``changed``/
+``removed``; ``sync_evses`` (the new EVSE rows) and the ``evses`` table (the old ones, not yet
+replaced). Parameters: ``$run`` (run id) and ``$at`` (observed_at).
+
+A hash says *that* a record's bytes changed; these statements say *what*. Timestamps
+(``last_updated`` at every level) are bookkeeping: operators bump them without a change, so a
+record whose only difference is a timestamp yields no row (the sync counts it as refreshed). The
+rows, ``field`` being a JSON path from the location:
+
+- ``added`` / ``removed``: a whole location (``evse_id`` NULL; ``before`` is the removed JSON),
+  or one EVSE of a location that stayed (``evse_id`` set).
+- ``status``: an EVSE's ``status`` (``before``/``after`` the two statuses).
+- ``price``: ``charging_pool.current_pricing`` (``before``/``after`` its JSON).
+- ``changed``: any other field: a top-level key (``name``, ``address``, ``operator``...), a
+  charging-pool key (``charging_pool.model``...), or an EVSE's other content (``field`` ``evse``,
+  connectors included; ``before``/``after`` the EVSE's JSON).
+
+Objects are compared as DuckDB re-serialises them (minified, key order kept); string values are
+written without their JSON quotes.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["DIFF"]
+
+_ROW: Final = "$run, $at"
+
+_LOCATIONS: Final = f"""
+INSERT INTO changes
+SELECT {_ROW}, id, NULL, kind, NULL, CASE WHEN kind = 'removed' THEN old_raw END, NULL
+FROM sync_delta WHERE kind IN ('added', 'removed')
+"""
+
+# One parse per document for all the parts compared: the top level without the pool, the pool
+# without its EVSEs and pricing, and the pricing.
+_DOCS: Final = """
+CREATE OR REPLACE TEMP TABLE sync_docs AS
+SELECT id,
+       json_merge_patch(old_raw, '{"charging_pool":null,"last_updated":null}') AS old_top,
+       json_merge_patch(new_raw, '{"charging_pool":null,"last_updated":null}') AS new_top,
+       json_merge_patch(coalesce(o[1], '{}'),
+                        '{"evses":null,"last_updated":null,"current_pricing":null}') AS old_pool,
+       json_merge_patch(coalesce(n[1], '{}'),
+                        '{"evses":null,"last_updated":null,"current_pricing":null}') AS new_pool,
+       o[2] AS old_price, n[2] AS new_price
+FROM (
+    SELECT id, old_raw, new_raw,
+           json_extract(old_raw, ['$.charging_pool', '$.charging_pool.current_pricing']) AS o,
+           json_extract(new_raw, ['$.charging_pool', '$.charging_pool.current_pricing']) AS n
+    FROM sync_delta WHERE kind = 'changed'
+)
+"""
+
+
+def _keys(old: str, new: str, prefix: str) -> str:
+    # A JSON pointer per key ("~" and "/" escaped), so any key is addressable, hyphens included.
+    pointer = "'/' || replace(replace(key, '~', '~0'), '/', '~1')"
+    return f"""
+    SELECT id, '{prefix}' || key AS field,
+           json_extract({old}, {pointer}) AS before_json,
+           json_extract({new}, {pointer}) AS after_json,
+           json_extract_string({old}, {pointer}) AS before,
+           json_extract_string({new}, {pointer}) AS after
+    FROM (
+        SELECT id, {old}, {new},
+               unnest(list_distinct(list_concat(json_keys({old}), json_keys({new})))) AS key
+        FROM sync_docs WHERE {old} IS DISTINCT FROM {new}
+    )
+    """
+
+
+_FIELDS: Final = f"""
+INSERT INTO changes
+SELECT {_ROW}, id, NULL, 'changed', field, before, after
+FROM ({_keys("old_top", "new_top", "")} UNION ALL {_keys("old_pool", "new_pool", "charging_pool.")})
+WHERE before_json IS DISTINCT FROM after_json
+"""
+
+_PRICE: Final = f"""
+INSERT INTO changes
+SELECT {_ROW}, id, NULL, 'price', 'charging_pool.current_pricing', old_price, new_price
+FROM sync_docs WHERE old_price IS DISTINCT FROM new_price
+"""
+
+_EVSE_PAIRS: Final = """
+CREATE OR REPLACE TEMP TABLE sync_evse_pairs AS
+WITH changed AS (SELECT id FROM sync_delta WHERE kind = 'changed')
+SELECT coalesce(n.location_id, o.location_id) AS location_id,
+       coalesce(n.evse_id, o.evse_id) AS evse_id,
+       o.evse_id IS NULL AS added, n.evse_id IS NULL AS removed,
+       o.status AS old_status, n.status AS new_status,
+       o.content_hash AS old_hash, n.content_hash AS new_hash,
+       o.raw AS old_raw, n.raw AS new_raw
+FROM (SELECT * FROM sync_evses WHERE location_id IN (SELECT id FROM changed)) AS n
+FULL JOIN (SELECT * FROM evses WHERE location_id IN (SELECT id FROM changed)) AS o
+  ON n.location_id = o.location_id AND n.evse_id = o.evse_id
+"""
+
+_EVSES: Final = f"""
+INSERT INTO changes
+SELECT {_ROW}, location_id, evse_id, 'added', NULL, NULL, NULL FROM sync_evse_pairs WHERE added
+UNION ALL
+SELECT {_ROW}, location_id, evse_id, 'removed', NULL, old_raw, NULL
+FROM sync_evse_pairs WHERE removed
+UNION ALL
+SELECT {_ROW}, location_id, evse_id, 'status', 'status', old_status, new_status
+FROM sync_evse_pairs WHERE NOT added AND NOT removed AND old_status IS DISTINCT FROM new_status
+UNION ALL
+SELECT {_ROW}, location_id, evse_id, 'changed', 'evse', old_raw, new_raw
+FROM sync_evse_pairs WHERE NOT added AND NOT removed AND old_hash IS DISTINCT FROM new_hash
+"""
+
+#: The statements that write this run's ``changes`` rows, in order (before the tables change).
+DIFF: Final = (_LOCATIONS, _DOCS, _FIELDS, _PRICE, _EVSE_PAIRS, _EVSES)
