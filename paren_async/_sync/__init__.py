@@ -9,7 +9,7 @@ set work (its JSON functions over the walk's raw NDJSON, joins, one transaction 
 - ``_outcome``: exit codes and summaries; ``_engine``: the sync that ties them together.
 """
 
-from ._apply import Counts, Run, ScopeError
+from ._apply import Counts, Run, ScopeError, Transaction
 from ._engine import SyncOptions, duckdb_missing, sync
 from ._outcome import SyncOutcome
 from ._schema import LOCATION_COLUMNS, TABLES
@@ -23,6 +23,7 @@ __all__ = [
     "ScopeError",
     "SyncOptions",
     "SyncOutcome",
+    "Transaction",
     "duckdb_missing",
     "sync",
     "walk_complete",

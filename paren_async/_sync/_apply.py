@@ -1,13 +1,11 @@
-"""One sync's set work in DuckDB, in one transaction: stage, classify, diff, apply, record the run.
+"""One sync as one DuckDB transaction, applied chunk by chunk while the walk goes on.
 
-Staging reads the walk's NDJSON with DuckDB's CSV reader as one text column per line (``\\x01``
-as delimiter and no quoting: valid JSON never holds a raw control character), so each record's
-text is kept exactly as the server sent it and hashed as such (``md5`` of its UTF-8 bytes). The
-staged tables are connection-local temp tables: they never touch the database file.
-
-Everything that changes the database file runs between ``BEGIN`` and ``COMMIT``: a process killed
-at any moment leaves the previous state (DuckDB's write-ahead log drops an uncommitted
-transaction), and the next run starts from it as if the killed one never happened.
+``begin()`` opens the transaction; each ``add(chunk)`` stages a chunk of the walk, classifies
+its records against ``locations`` by content hash, writes their ``changes`` rows and replaces
+their rows; ``finish()`` records removals (a complete walk only), the ``runs`` row, and commits.
+Until the commit nothing is visible to other connections, and a process killed at any moment
+leaves the previous state: DuckDB drops an uncommitted transaction when it reopens the file. The
+next run then starts from that state as if the killed one never happened.
 """
 
 from __future__ import annotations
@@ -19,13 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from ._diff import DIFF
-from ._flatten import FLATTEN
+from ._flatten import FLATTEN, ROWS, deduplicate
 from ._schema import create_tables
+from ._stage import NEW, Staged, parse, scalar, stage
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["Counts", "Run", "ScopeError", "apply"]
+__all__ = ["Counts", "Run", "ScopeError", "Transaction"]
 
 
 class ScopeError(Exception):
@@ -34,14 +33,11 @@ class ScopeError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """What a run walked: the endpoint, its filters and whether the walk saw everything."""
+    """What a run walks: the endpoint and its filters, and when it started."""
 
     endpoint: str
     filters: dict[str, str]
     started_at: datetime
-    complete: bool
-    unrecovered_drift: int = 0
-    error: str | None = None
 
     @property
     def filters_json(self) -> str:
@@ -65,54 +61,37 @@ class Counts:
     duplicates: int
 
 
-def _lines(path: Path) -> str:
-    quoted = str(path).replace("'", "''")
-    return (
-        f"read_csv('{quoted}', columns={{'raw': 'VARCHAR'}}, header=false, delim='\x01', "
-        "quote='', escape='', auto_detect=false, new_line='\\n')"
-    )
-
-
-_INCOMING: Final = """
-CREATE OR REPLACE TEMP TABLE sync_incoming AS
-SELECT id, raw, md5(raw) AS hash
-FROM (SELECT rowid AS line, raw, try(json_extract_string(raw, '$.id')) AS id FROM sync_lines)
-WHERE id IS NOT NULL
-QUALIFY row_number() OVER (PARTITION BY id ORDER BY line) = 1
-"""
-
-# Removals only when the walk saw the whole collection ($complete): a partial walk's missing
-# records may simply not have been reached.
+# New or changed records of the chunk: the content hash decides, not `last_updated`.
 _KINDS: Final = """
 CREATE OR REPLACE TEMP TABLE sync_kinds AS
-SELECT coalesce(n.id, o.id) AS id,
-       CASE WHEN o.id IS NULL THEN 'added' WHEN n.id IS NULL THEN 'removed' ELSE 'changed' END
-           AS kind,
-       n.raw AS new_raw, n.hash AS new_hash
-FROM sync_incoming AS n FULL JOIN (SELECT id, hash FROM locations) AS o ON n.id = o.id
-WHERE o.id IS NULL OR (n.id IS NULL AND $complete) OR n.hash <> o.hash
+SELECT n.id, CASE WHEN o.id IS NULL THEN 'added' ELSE 'changed' END AS kind
+FROM sync_incoming AS n LEFT JOIN (SELECT id, hash FROM locations) AS o ON n.id = o.id
+WHERE o.id IS NULL OR n.hash <> o.hash
+"""
+
+# After a complete walk: what it did not see is gone.
+_REMOVED: Final = """
+CREATE OR REPLACE TEMP TABLE sync_kinds AS
+SELECT id, 'removed' AS kind FROM locations WHERE id NOT IN (SELECT id FROM sync_seen)
 """
 
 _DELTA: Final = """
 CREATE OR REPLACE TEMP TABLE sync_delta AS
-SELECT k.id, k.kind, k.new_raw, k.new_hash, l.raw AS old_raw, l.first_seen
+SELECT k.id, k.kind, l.raw AS old_raw, l.current_pricing AS old_pricing, l.first_seen
 FROM sync_kinds AS k LEFT JOIN locations AS l ON l.id = k.id AND k.kind <> 'added'
 """
 
-_NEW: Final = """
-CREATE OR REPLACE TEMP VIEW sync_new AS
-SELECT id, new_raw AS raw, new_hash AS hash FROM sync_delta WHERE kind <> 'removed'
-"""
-
+_GONE: Final = "(SELECT id FROM sync_delta WHERE kind <> 'added')"
+# Deletes of changed and removed rows, then inserts of the new ones: a removal step runs the
+# deletes alone (_APPLY[:3]).
 _APPLY: Final = (
-    "DELETE FROM locations WHERE id IN (SELECT id FROM sync_delta WHERE kind <> 'added')",
-    """INSERT INTO locations BY NAME
-       SELECT r.*, coalesce(d.first_seen, $at) AS first_seen, $at AS last_changed
-       FROM sync_rows AS r JOIN sync_delta AS d USING (id)""",
-    "DELETE FROM evses WHERE location_id IN (SELECT id FROM sync_delta WHERE kind <> 'added')",
+    f"DELETE FROM locations WHERE id IN {_GONE}",
+    f"DELETE FROM evses WHERE location_id IN {_GONE}",
+    f"DELETE FROM connectors WHERE location_id IN {_GONE}",
+    f"""INSERT INTO locations BY NAME
+        SELECT r.*, coalesce(d.first_seen, $at) AS first_seen, $at AS last_changed
+        FROM ({ROWS}) AS r JOIN sync_delta AS d USING (id)""",
     "INSERT INTO evses BY NAME SELECT * FROM sync_evses",
-    "DELETE FROM connectors WHERE location_id IN "
-    "(SELECT id FROM sync_delta WHERE kind <> 'added')",
     "INSERT INTO connectors BY NAME SELECT * FROM sync_connectors",
 )
 
@@ -127,107 +106,117 @@ SELECT count(*) FILTER (WHERE evse_id IS NULL AND change = 'added'),
 FROM changes WHERE run_id = $run
 """
 
-
-def _scalar(connection: duckdb.DuckDBPyConnection, sql: str, **params: object) -> int:
-    row = connection.execute(sql, params or None).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def stage(connection: duckdb.DuckDBPyConnection, lines: Path) -> tuple[int, int, int]:
-    """Load the walk's NDJSON into temp tables: ``(records, rejected, duplicates)``.
-
-    A line without a string-or-scalar ``id`` (or that is not JSON) is rejected; a repeated id
-    keeps its first record.
-    """
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE sync_lines AS SELECT raw FROM {_lines(lines)}")
-    connection.execute(_INCOMING)
-    records = _scalar(connection, "SELECT count(*) FROM sync_lines")
-    with_id = _scalar(
-        connection,
-        "SELECT count(*) FROM sync_lines WHERE try(json_extract_string(raw, '$.id')) IS NOT NULL",
-    )
-    kept = _scalar(connection, "SELECT count(*) FROM sync_incoming")
-    return records, records - with_id, with_id - kept
+_RUN: Final = """
+INSERT INTO runs VALUES ($run, $start, $end, $endpoint, $filters, $records, $added, $changed,
+    $removed, $status, $price, $changes, $rejected, $duplicates, $drift, $complete, $error)
+"""
 
 
-def check_scope(connection: duckdb.DuckDBPyConnection, run: Run) -> None:
-    """Refuse to mix endpoints or filters in one database: removals would be wrong."""
-    row = connection.execute(
-        "SELECT endpoint, filters FROM runs ORDER BY run_id DESC LIMIT 1"
-    ).fetchone()
-    if row is not None and (row[0], row[1]) != (run.endpoint, run.filters_json):
-        raise ScopeError(
-            f"this database holds {row[0]} locations with filters {row[1]}, not {run.endpoint} "
-            f"with filters {run.filters_json}: sync into another file"
-        )
+class Transaction:
+    """One run's transaction on ``connection``; its methods run one at a time, in order."""
 
+    def __init__(self, connection: duckdb.DuckDBPyConnection, run: Run) -> None:
+        self._connection = connection
+        self._run = run
+        self._staged = Staged()
+        self._touched = 0
+        self.run_id = 0
 
-def apply(
-    connection: duckdb.DuckDBPyConnection, lines: Path, run: Run, *, ended_at: datetime
-) -> Counts:
-    """Stage ``lines`` and apply them to the database in one transaction; returns the counts.
-
-    Raises ``ScopeError`` (nothing changed) when the database belongs to another endpoint or
-    filters, and ``duckdb.Error`` on database failures (nothing changed either).
-    """
-    records, rejected, duplicates = stage(connection, lines)
-    connection.begin()
-    try:
+    def begin(self) -> None:
+        """Open the transaction; raises ``ScopeError`` if the database is another's."""
+        connection = self._connection
+        connection.execute("DROP TABLE IF EXISTS sync_seen")
+        connection.begin()
         create_tables(connection)
-        check_scope(connection, run)
-        run_id = _scalar(connection, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")
-        at = run.started_at
-        connection.execute(_KINDS, {"complete": run.complete})
-        for sql in (_DELTA, _NEW, *FLATTEN):
-            connection.execute(sql)
-        for sql in DIFF:
-            params = {k: v for k, v in {"run": run_id, "at": at}.items() if f"${k}" in sql}
-            connection.execute(sql, params or None)
-        for sql in _APPLY:
-            connection.execute(sql, {"at": at} if "$at" in sql else None)
-        tally = connection.execute(_TALLY, {"run": run_id}).fetchone()
+        row = connection.execute(
+            "SELECT endpoint, filters FROM runs ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+        run = self._run
+        if row is not None and (row[0], row[1]) != (run.endpoint, run.filters_json):
+            raise ScopeError(
+                f"this database holds {row[0]} locations with filters {row[1]}, not "
+                f"{run.endpoint} with filters {run.filters_json}: sync into another file"
+            )
+        self.run_id = scalar(connection, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")
+
+    def add(self, chunk: Path) -> None:
+        """Apply one chunk of the walk: additions and changes, never removals.
+
+        Every run adds at least one chunk, if empty, before ``finish()``.
+        """
+        connection = self._connection
+        stage(connection, chunk, self._staged)
+        connection.execute(_KINDS)
+        if scalar(connection, "SELECT count(*) FROM sync_kinds"):  # else nothing to parse
+            parse(connection, chunk)
+            self._execute(_DELTA, NEW, *FLATTEN, *DIFF, *_APPLY)
+            self._touched += scalar(
+                connection, "SELECT count(*) FROM sync_delta WHERE kind = 'changed'"
+            )
+        chunk.unlink()  # its records are in the transaction now
+
+    def _execute(self, *statements: str) -> None:
+        connection = self._connection
+        params = {"run": self.run_id, "at": self._run.started_at}
+        for sql in statements:
+            used = {key: value for key, value in params.items() if f"${key}" in sql}
+            connection.execute(sql, used or None)
+            for table in ("sync_evse_rows", "sync_connectors"):
+                if f"TABLE {table} AS" in sql:
+                    count, delete = deduplicate(table)
+                    if scalar(connection, count):
+                        connection.execute(delete)
+
+    def finish(
+        self, *, complete: bool, unrecovered_drift: int, error: str | None, ended_at: datetime
+    ) -> Counts:
+        """Record removals if ``complete``, then the run; commit. Returns the run's counts."""
+        connection = self._connection
+        if complete:
+            self._execute(_REMOVED, _DELTA, DIFF[0], *_APPLY[:3])
+        tally = connection.execute(_TALLY, {"run": self.run_id}).fetchone()
         assert tally is not None
         added, removed, changed, status, price, changes = (int(x) for x in tally)
-        touched = _scalar(connection, "SELECT count(*) FROM sync_delta WHERE kind = 'changed'")
+        staged = self._staged
         counts = Counts(
-            run_id=run_id,
-            records=records,
+            run_id=self.run_id,
+            records=staged.records,
             added=added,
             changed=changed,
             removed=removed,
             status_changes=status,
             price_changes=price,
             changes=changes,
-            refreshed=touched - changed,
-            rejected=rejected,
-            duplicates=duplicates,
+            refreshed=self._touched - changed,
+            rejected=staged.rejected,
+            duplicates=staged.duplicates,
         )
+        run = self._run
         connection.execute(
-            "INSERT INTO runs VALUES ($run, $start, $end, $endpoint, $filters, $records, $added,"
-            " $changed, $removed, $status, $price, $changes, $rejected, $duplicates, $drift,"
-            " $complete, $error)",
+            _RUN,
             {
-                "run": run_id,
-                "start": at,
+                "run": self.run_id,
+                "start": run.started_at,
                 "end": ended_at,
                 "endpoint": run.endpoint,
                 "filters": run.filters_json,
-                "records": records,
+                "records": staged.records,
                 "added": added,
                 "changed": changed,
                 "removed": removed,
                 "status": status,
                 "price": price,
                 "changes": changes,
-                "rejected": rejected,
-                "duplicates": duplicates,
-                "drift": run.unrecovered_drift,
-                "complete": run.complete,
-                "error": run.error,
+                "rejected": staged.rejected,
+                "duplicates": staged.duplicates,
+                "drift": unrecovered_drift,
+                "complete": complete,
+                "error": error,
             },
         )
         connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    return counts
+        return counts
+
+    def rollback(self) -> None:
+        """Abandon the run: the database keeps its previous state."""
+        self._connection.rollback()

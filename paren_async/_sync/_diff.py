@@ -1,7 +1,7 @@
 """What changed in a location whose content hash changed: ``changes`` rows, in DuckDB SQL.
 
-Inputs: ``sync_delta(id, kind, old_raw, new_raw, ...)`` with ``kind`` in ``added``/``changed``/
-``removed``; ``sync_evses`` (the new EVSE rows) and the ``evses`` table (the old ones, not yet
+Inputs: ``sync_delta(id, kind, old_raw, ...)`` with ``kind`` in ``added``/``changed``/``removed``,
+``sync_new`` (the new records); ``sync_evses`` (the new EVSE rows) and the ``evses`` table (the old ones, not yet
 replaced). Parameters: ``$run`` (run id) and ``$at`` (observed_at).
 
 A hash says *that* a record's bytes changed; these statements say *what*. Timestamps
@@ -14,8 +14,9 @@ rows, ``field`` being a JSON path from the location:
 - ``status``: an EVSE's ``status`` (``before``/``after`` the two statuses).
 - ``price``: ``charging_pool.current_pricing`` (``before``/``after`` its JSON).
 - ``changed``: any other field: a top-level key (``name``, ``address``, ``operator``...), a
-  charging-pool key (``charging_pool.model``...), or an EVSE's other content (``field`` ``evse``,
-  connectors included; ``before``/``after`` the EVSE's JSON).
+  charging-pool key (``charging_pool.model``...), or an EVSE's connectors (``field``
+  ``connectors``; ``before``/``after`` their modelled fields as JSON, timestamps left out).
+  Fields inside an EVSE that paren-async does not model are not compared.
 
 Objects are compared as DuckDB re-serialises them (minified, key order kept); string values are
 written without their JSON quotes.
@@ -35,24 +36,18 @@ SELECT {_ROW}, id, NULL, kind, NULL, CASE WHEN kind = 'removed' THEN old_raw END
 FROM sync_delta WHERE kind IN ('added', 'removed')
 """
 
-# One parse per document for all the parts compared: the top level without the pool, the pool
-# without its EVSEs and pricing, and the pricing.
+# Top level without the pool, and the pool without its EVSEs and pricing (compared apart): one
+# parse per document for both.
 _DOCS: Final = """
 CREATE OR REPLACE TEMP TABLE sync_docs AS
 SELECT id,
        json_merge_patch(old_raw, '{"charging_pool":null,"last_updated":null}') AS old_top,
-       json_merge_patch(new_raw, '{"charging_pool":null,"last_updated":null}') AS new_top,
-       json_merge_patch(coalesce(o[1], '{}'),
+       json_merge_patch(raw, '{"charging_pool":null,"last_updated":null}') AS new_top,
+       json_merge_patch(coalesce(json_extract(old_raw, '$.charging_pool'), '{}'),
                         '{"evses":null,"last_updated":null,"current_pricing":null}') AS old_pool,
-       json_merge_patch(coalesce(n[1], '{}'),
-                        '{"evses":null,"last_updated":null,"current_pricing":null}') AS new_pool,
-       o[2] AS old_price, n[2] AS new_price
-FROM (
-    SELECT id, old_raw, new_raw,
-           json_extract(old_raw, ['$.charging_pool', '$.charging_pool.current_pricing']) AS o,
-           json_extract(new_raw, ['$.charging_pool', '$.charging_pool.current_pricing']) AS n
-    FROM sync_delta WHERE kind = 'changed'
-)
+       json_merge_patch(coalesce(json_extract(raw, '$.charging_pool'), '{}'),
+                        '{"evses":null,"last_updated":null,"current_pricing":null}') AS new_pool
+FROM sync_delta JOIN sync_new USING (id) WHERE kind = 'changed'
 """
 
 
@@ -82,8 +77,10 @@ WHERE before_json IS DISTINCT FROM after_json
 
 _PRICE: Final = f"""
 INSERT INTO changes
-SELECT {_ROW}, id, NULL, 'price', 'charging_pool.current_pricing', old_price, new_price
-FROM sync_docs WHERE old_price IS DISTINCT FROM new_price
+SELECT {_ROW}, id, NULL, 'price', 'charging_pool.current_pricing', old_pricing, new_pricing
+FROM (SELECT d.id, d.old_pricing, n.charging_pool.current_pricing::VARCHAR AS new_pricing
+      FROM sync_delta AS d JOIN sync_new AS n USING (id) WHERE d.kind = 'changed')
+WHERE old_pricing IS DISTINCT FROM new_pricing
 """
 
 _EVSE_PAIRS: Final = """
@@ -93,8 +90,7 @@ SELECT coalesce(n.location_id, o.location_id) AS location_id,
        coalesce(n.evse_id, o.evse_id) AS evse_id,
        o.evse_id IS NULL AS added, n.evse_id IS NULL AS removed,
        o.status AS old_status, n.status AS new_status,
-       o.content_hash AS old_hash, n.content_hash AS new_hash,
-       o.raw AS old_raw, n.raw AS new_raw
+       o.content AS old_content, n.content AS new_content
 FROM (SELECT * FROM sync_evses WHERE location_id IN (SELECT id FROM changed)) AS n
 FULL JOIN (SELECT * FROM evses WHERE location_id IN (SELECT id FROM changed)) AS o
   ON n.location_id = o.location_id AND n.evse_id = o.evse_id
@@ -104,14 +100,15 @@ _EVSES: Final = f"""
 INSERT INTO changes
 SELECT {_ROW}, location_id, evse_id, 'added', NULL, NULL, NULL FROM sync_evse_pairs WHERE added
 UNION ALL
-SELECT {_ROW}, location_id, evse_id, 'removed', NULL, old_raw, NULL
+SELECT {_ROW}, location_id, evse_id, 'removed', NULL, NULL, NULL
 FROM sync_evse_pairs WHERE removed
 UNION ALL
 SELECT {_ROW}, location_id, evse_id, 'status', 'status', old_status, new_status
 FROM sync_evse_pairs WHERE NOT added AND NOT removed AND old_status IS DISTINCT FROM new_status
 UNION ALL
-SELECT {_ROW}, location_id, evse_id, 'changed', 'evse', old_raw, new_raw
-FROM sync_evse_pairs WHERE NOT added AND NOT removed AND old_hash IS DISTINCT FROM new_hash
+SELECT {_ROW}, location_id, evse_id, 'changed', 'connectors', old_content, new_content
+FROM sync_evse_pairs
+WHERE NOT added AND NOT removed AND old_content IS DISTINCT FROM new_content
 """
 
 #: The statements that write this run's ``changes`` rows, in order (before the tables change).

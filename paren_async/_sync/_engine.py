@@ -1,18 +1,21 @@
-"""A sync: walk the endpoint into scratch NDJSON, then one DuckDB transaction applies it.
+"""A sync: walk the endpoint into NDJSON chunks that one DuckDB transaction applies as they come.
 
 The database is opened first: DuckDB's file lock refuses a second sync of the same file before
-anything is walked, and the scratch file beside it (``INTO.sync.ndjson``) is therefore ours alone.
-SIGINT/SIGTERM during the walk stop it and leave the database untouched (exit 130); during the
-transaction they wait for it, so a run is either wholly applied or not at all.
+anything is walked, and the scratch chunks beside it (``INTO.sync.N.ndjson``) are ours alone.
+SIGINT/SIGTERM during the walk stop it and roll back (exit 130); after the walk they wait for
+the commit, so a run is either wholly applied or not at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import glob
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,14 +38,16 @@ from paren_async._harvest import (
     EXIT_USAGE,
 )
 
-from ._apply import Run, ScopeError, apply
+from ._apply import Run, ScopeError, Transaction
+from ._chunks import Chunks
 from ._outcome import SyncOutcome
+from ._stage import StageError
 from ._walk import walk_into
 
 __all__ = ["SyncOptions", "duckdb_missing", "exit_code_for", "sync"]
 
-#: Suffix of the scratch file beside the database.
-SCRATCH: Final = ".sync.ndjson"
+#: Scratch chunks live beside the database as ``INTO.sync.N.ndjson``.
+SCRATCH: Final = ".sync"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +97,8 @@ async def sync(
 ) -> SyncOutcome:
     """Run one sync. Failures and interruptions come back in the outcome, never raised.
 
-    ``handle_signals``: stop cleanly on SIGINT/SIGTERM (main thread only).
+    ``handle_signals``: SIGINT/SIGTERM during the walk stop the sync and leave the database
+    unchanged (main thread only); once the walk is over, the commit goes ahead.
     """
     import duckdb
 
@@ -101,70 +107,103 @@ async def sync(
         connection = duckdb.connect(str(options.into))
     except (duckdb.Error, OSError) as exc:  # locked by another sync, unwritable, not DuckDB...
         return _fail(outcome, exc, EXIT_OUTPUT)
-    scratch = options.into.with_name(options.into.name + SCRATCH)
+    stem = options.into.with_name(options.into.name + SCRATCH)
+    _remove_scratch(stem)  # left by a killed run
     started = time.monotonic()
+    # One worker: DuckDB applies chunks in order, in a thread (it releases the GIL), while
+    # the event loop goes on walking.
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paren-async-sync")
+    transaction = Transaction(
+        connection, Run(options.endpoint, options.filters, datetime.now(timezone.utc))
+    )
+    pending: list[Future[None]] = []
+
+    def ready(chunk: Path) -> None:
+        for future in pending:
+            if future.done() and (error := future.exception()) is not None:
+                raise error  # stop the walk: the transaction cannot be committed
+        pending.append(worker.submit(transaction.add, chunk))
+
+    chunks = Chunks(stem, ready)
+    committed = False
     try:
         connection.execute("SET TimeZone = 'UTC'")  # zone-less timestamps are UTC
-        started_at = datetime.now(timezone.utc)
-        with _signals(handle_signals) as stopped:
+        await asyncio.wrap_future(worker.submit(transaction.begin))
+        with _signals(handle_signals) as signals:
             try:
                 walk = await walk_into(
                     client,
-                    scratch,
+                    chunks,
                     realtime=options.realtime,
                     filters=options.filters,
                     page_size=options.page_size,
                     concurrency=options.concurrency,
                 )
+                outcome.walk = walk
+                chunks.close()
+                for future in pending:
+                    await asyncio.wrap_future(future)
             except asyncio.CancelledError:
-                if not stopped:
+                if not signals.received:
                     raise  # cancelled by our caller: not ours to handle
                 outcome.status, outcome.exit_code = "interrupted", EXIT_INTERRUPTED
-                outcome.error = f"stopped by {stopped[0]}"
-                outcome.elapsed = time.monotonic() - started
+                outcome.error = f"stopped by {signals.received[0]}"
                 return outcome
-            except OSError as exc:
-                return _fail(outcome, exc, EXIT_OUTPUT)
-        outcome.walk = walk
-        run = Run(
-            endpoint=options.endpoint,
-            filters=options.filters,
-            started_at=started_at,
-            complete=walk.complete,
-            unrecovered_drift=walk.unrecovered_drift,
-            error=str(walk.error) if walk.error else None,
-        )
-        try:
-            outcome.counts = apply(connection, scratch, run, ended_at=datetime.now(timezone.utc))
-        except (ScopeError, duckdb.Error, OSError) as exc:
-            return _fail(outcome, exc, EXIT_USAGE if isinstance(exc, ScopeError) else EXIT_OUTPUT)
-        finally:
-            outcome.elapsed = time.monotonic() - started
-        if walk.error is not None:
-            outcome.status, outcome.exit_code = "partial", exit_code_for(walk.error)
-            outcome.error, outcome.error_type = str(walk.error), type(walk.error).__name__
-        elif not walk.complete:
-            outcome.status, outcome.exit_code = "partial", EXIT_OK
-        else:
-            outcome.status, outcome.exit_code = "done", EXIT_OK
-        return outcome
+            signals.cancel = False  # from here on a signal waits for the commit
+            error = str(walk.error) if walk.error else None
+            finish = functools.partial(
+                transaction.finish,
+                complete=walk.complete,
+                unrecovered_drift=walk.unrecovered_drift,
+                error=error,
+                ended_at=datetime.now(timezone.utc),
+            )
+            outcome.counts = await asyncio.wrap_future(worker.submit(finish))
+            committed = True
+    except (ScopeError, StageError, duckdb.Error, OSError) as exc:
+        return _fail(outcome, exc, EXIT_USAGE if isinstance(exc, ScopeError) else EXIT_OUTPUT)
     finally:
+        outcome.elapsed = time.monotonic() - started
+        chunks.discard()
+        if not committed:
+            connection.interrupt()  # the statement running in the worker, if any
+        worker.shutdown(wait=True, cancel_futures=True)
+        if not committed:
+            with contextlib.suppress(duckdb.Error):
+                transaction.rollback()
         connection.close()
+        _remove_scratch(stem)
+    if walk.error is not None:
+        outcome.status, outcome.exit_code = "partial", exit_code_for(walk.error)
+        outcome.error, outcome.error_type = str(walk.error), type(walk.error).__name__
+    else:
+        outcome.status, outcome.exit_code = ("done" if walk.complete else "partial"), EXIT_OK
+    return outcome
+
+
+def _remove_scratch(stem: Path) -> None:
+    for chunk in stem.parent.glob(f"{glob.escape(stem.name)}.*.ndjson"):
         with contextlib.suppress(FileNotFoundError):
-            scratch.unlink()
+            chunk.unlink()
+
+
+@dataclass
+class _Signals:
+    received: list[str] = field(default_factory=list)
+    cancel: bool = True
 
 
 @contextlib.contextmanager
-def _signals(enabled: bool) -> Iterator[list[str]]:
-    """While walking, SIGINT/SIGTERM cancel the current task; yields the signals received."""
-    received: list[str] = []
+def _signals(enabled: bool) -> Iterator[_Signals]:
+    """SIGINT/SIGTERM cancel the current task while ``cancel`` is set; all are recorded."""
+    state = _Signals()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     installed: list[signal.Signals] = []
 
     def stop(name: str) -> None:
-        received.append(name)
-        if task is not None and len(received) == 1:
+        state.received.append(name)
+        if task is not None and state.cancel and len(state.received) == 1:
             task.cancel()
 
     if enabled:
@@ -175,7 +214,7 @@ def _signals(enabled: bool) -> Iterator[list[str]]:
                 continue  # not the main thread, or no loop signal support (Windows)
             installed.append(sig)
     try:
-        yield received
+        yield state
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)

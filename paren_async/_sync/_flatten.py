@@ -1,13 +1,15 @@
-"""Flat rows from raw location JSON, in DuckDB SQL over the temp table ``sync_new(id, raw, hash)``.
+"""Flat rows from the typed read of the walk's NDJSON, in DuckDB SQL.
 
-Each JSON document is parsed as few times as possible: DuckDB's ``json_extract_string`` takes a
-list of paths and parses once for all of them. Values are coerced where the meaning is clear
-(numbers sent as strings, with spaces; statuses in any case or with stray whitespace; zone-less
-timestamps are UTC) and become NULL otherwise: one messy field never fails a sync. Records whose
-``evses`` or ``connectors`` are ``null`` or not lists simply have none.
+DuckDB's JSON reader (``read_json`` with the declared ``JSON_COLUMNS``) parses each record once,
+in parallel, straight into typed columns; every scalar is declared ``VARCHAR`` and coerced here
+where the meaning is clear (numbers sent as strings, with spaces; statuses in any case or with
+stray whitespace; zone-less timestamps are UTC), NULL otherwise. With ``ignore_errors`` a value
+of the wrong shape (``evses`` an object, ``operator`` a string) reads as NULL: one messy field
+never fails a sync, and a record whose ``evses`` are ``null`` simply has none.
 
-Outputs, all temp tables: ``sync_evses`` and ``sync_connectors`` (rows for ``evses`` and
-``connectors``) and ``sync_rows`` (rows for ``locations``, without ``first_seen``/``last_changed``).
+Input: the temp view ``sync_new`` (typed columns plus ``raw`` and ``hash``) of the records to
+(re)write. Outputs, all temp tables: ``sync_evses``, ``sync_connectors``, ``sync_prices``; then ``ROWS``
+selects the rows for ``locations``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,27 @@ from typing import Final
 
 from ._schema import LOCATION_COLUMNS, STANDARDS, STATUSES
 
-__all__ = ["FLATTEN"]
+__all__ = ["FLATTEN", "JSON_COLUMNS", "ROWS", "deduplicate"]
+
+_V: Final = "VARCHAR"
+_CONNECTOR: Final = (
+    f"STRUCT(id {_V}, standard {_V}, format {_V}, power_type {_V}, max_voltage {_V}, "
+    f"max_amperage {_V}, max_electric_power {_V}, last_updated {_V})"
+)
+_EVSE: Final = f"STRUCT(id {_V}, status {_V}, last_updated {_V}, connectors {_CONNECTOR}[])"
+
+#: ``read_json``'s ``columns=``: the parts of a location the tables use. Pricing stays JSON: its
+#: ``pricing_components`` may be an object or an array.
+JSON_COLUMNS: Final = {
+    "id": _V,
+    "name": _V,
+    "operator": f"STRUCT(name {_V})",
+    "last_updated": _V,
+    "address": f"STRUCT(address {_V}, city {_V}, postal_code {_V}, state {_V}, country {_V}, "
+    f"coordinates STRUCT(latitude {_V}, longitude {_V}))",
+    "charging_pool": f"STRUCT(id {_V}, model {_V}, program {_V}, last_updated {_V}, "
+    f"current_pricing JSON, evses {_EVSE}[])",
+}
 
 
 def _number(expression: str) -> str:
@@ -31,55 +53,65 @@ def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-# An EVSE's content apart from its live status and timestamps: a change here is a `changed` row.
-_EVSE_CONTENT: Final = """md5(json_merge_patch(evse, '{"status":null,"last_updated":null,"connectors":null}')
-    || list_transform(json_extract(evse, '$.connectors[*]'),
-                      lambda c: json_merge_patch(c, '{"last_updated":null}'))::VARCHAR)"""
-
-_EVSES_RAW: Final = f"""
-CREATE OR REPLACE TEMP TABLE sync_evse_docs AS
-SELECT n.id AS location_id, e.position::INTEGER AS position, e.evse::VARCHAR AS evse,
-       json_extract_string(e.evse, ['$.id', '$.status', '$.last_updated']) AS v,
-       {_EVSE_CONTENT} AS content_hash
-FROM sync_new AS n,
-     unnest(json_extract(n.raw, '$.charging_pool.evses[*]')) WITH ORDINALITY AS e(evse, position)
-"""
-
-# An EVSE without an id is keyed by its position, so its connectors still have a home; a second
-# EVSE with the same id in one location is dropped (the first one wins).
-_EVSES: Final = """
+# An EVSE without an id is keyed by its position, so its connectors still have a home. `content`: the EVSE's
+# connectors without timestamps, which the diff compares (a change there is a `changed` row).
+_EVSE_ROWS: Final = """
 CREATE OR REPLACE TEMP TABLE sync_evse_rows AS
-SELECT location_id, coalesce(v[1], '#' || position) AS evse_id, position,
-       upper(trim(v[2])) AS status, v[3] AS last_updated, evse, content_hash
-FROM sync_evse_docs
-QUALIFY row_number() OVER (PARTITION BY location_id, coalesce(v[1], '#' || position)
-                           ORDER BY position) = 1
+SELECT location_id, coalesce(evse.id, '#' || position) AS evse_id, position::INTEGER AS position,
+       upper(trim(evse.status)) AS status, evse.last_updated,
+       evse.connectors AS connector_list,
+       to_json(list_transform(evse.connectors, lambda c: struct_pack(
+           id := c.id, standard := c.standard, format := c.format, power_type := c.power_type,
+           max_voltage := c.max_voltage, max_amperage := c.max_amperage,
+           max_electric_power := c.max_electric_power)))::VARCHAR AS content
+FROM (
+    SELECT id AS location_id, unnest(charging_pool.evses) AS evse,
+           unnest(generate_series(1, len(charging_pool.evses))) AS position
+    FROM sync_new
+)
 """
 
 _CONNECTORS: Final = f"""
 CREATE OR REPLACE TEMP TABLE sync_connectors AS
-SELECT location_id, evse_id, coalesce(v[1], '#' || position) AS connector_id,
-       upper(trim(v[2])) AS standard, upper(trim(v[3])) AS format,
-       upper(trim(v[4])) AS power_type, {_number("v[5]")} AS max_voltage,
-       {_number("v[6]")} AS max_amperage, {_number("v[7]")} / 1000 AS max_power_kw,
-       {_timestamp("v[8]")} AS last_updated
+SELECT location_id, evse_id, coalesce(c.id, '#' || position) AS connector_id, position,
+       upper(trim(c.standard)) AS standard, upper(trim(c.format)) AS format,
+       upper(trim(c.power_type)) AS power_type, {_number("c.max_voltage")} AS max_voltage,
+       {_number("c.max_amperage")} AS max_amperage,
+       {_number("c.max_electric_power")} / 1000 AS max_power_kw,
+       {_timestamp("c.last_updated")} AS last_updated
 FROM (
-    SELECT e.location_id, e.evse_id, c.position,
-           json_extract_string(c.connector, ['$.id', '$.standard', '$.format', '$.power_type',
-               '$.max_voltage', '$.max_amperage', '$.max_electric_power', '$.last_updated']) AS v
-    FROM sync_evse_rows AS e,
-         unnest(json_extract(e.evse, '$.connectors[*]')) WITH ORDINALITY AS c(connector, position)
+    SELECT location_id, evse_id, unnest(connector_list) AS c,
+           unnest(generate_series(1, len(connector_list))) AS position
+    FROM sync_evse_rows
 )
-QUALIFY row_number() OVER (PARTITION BY location_id, evse_id, connector_id ORDER BY position) = 1
 """
 
+# A second EVSE with the same id in one location (or connector in one EVSE) is dropped: the first
+# one wins. Rare, so checked before paying for the delete.
+_DUPLICATES: Final = {
+    "sync_evse_rows": "location_id, evse_id",
+    "sync_connectors": "location_id, evse_id, connector_id",
+}
+
+
+def deduplicate(table: str) -> tuple[str, str]:
+    """A query counting ``table``'s repeated keys, and the statement deleting the repeats."""
+    key = _DUPLICATES[table]
+    return (
+        f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}",
+        f"DELETE FROM {table} WHERE rowid NOT IN "
+        f"(SELECT arg_min(rowid, position) FROM {table} GROUP BY {key})",
+    )
+
+
 # An EVSE's power type: DC if any of its connectors is DC, else AC if any is AC.
-_EVSES_FINAL: Final = f"""
+_EVSES: Final = f"""
 CREATE OR REPLACE TEMP TABLE sync_evses AS
-SELECT e.location_id, e.evse_id, e.position, e.status, {_timestamp("e.last_updated")} AS last_updated,
+SELECT e.location_id, e.evse_id, e.position, e.status,
+       {_timestamp("e.last_updated")} AS last_updated,
        coalesce(c.connectors, 0)::INTEGER AS connectors,
        CASE WHEN c.dc THEN 'DC' WHEN c.ac THEN 'AC' END AS power_type,
-       c.max_power_kw, e.evse AS raw, e.content_hash
+       c.max_power_kw, e.content
 FROM sync_evse_rows AS e
 LEFT JOIN (
     SELECT location_id, evse_id, count(*) AS connectors, max(max_power_kw) AS max_power_kw,
@@ -91,9 +123,9 @@ LEFT JOIN (
 _PRICES: Final = """
 CREATE OR REPLACE TEMP TABLE sync_prices AS
 WITH elements AS (
-    SELECT id, unnest(json_extract(raw,
-        '$.charging_pool.current_pricing."non-member".elements[*]')) AS element
-    FROM sync_new
+    SELECT id, unnest(json_extract(charging_pool.current_pricing,
+                                   '$."non-member".elements[*]')) AS element
+    FROM sync_new WHERE charging_pool.current_pricing IS NOT NULL
 ), components AS (
     SELECT id, unnest(CASE json_type(element, '$.pricing_components')
                       WHEN 'ARRAY' THEN json_extract(element, '$.pricing_components[*]')
@@ -109,26 +141,30 @@ WHERE price IS NOT NULL
 GROUP BY id
 """
 
-_PATHS: Final = (
-    "$.name",
-    "$.operator.name",
-    "$.last_updated",
-    "$.address.address",
-    "$.address.city",
-    "$.address.postal_code",
-    "$.address.state",
-    "$.address.country",
-    "$.address.coordinates.latitude",
-    "$.address.coordinates.longitude",
-    "$.charging_pool.id",
-    "$.charging_pool.model",
-    "$.charging_pool.program",
-    "$.charging_pool.last_updated",
-    '$.charging_pool.current_pricing."non-member".currency',
-)
+_VALUES: Final = {
+    "id": "n.id",
+    "name": "n.name",
+    "operator": "n.operator.name",
+    "last_updated": _timestamp("n.last_updated"),
+    "address": "n.address.address",
+    "city": "n.address.city",
+    "postal_code": "trim(n.address.postal_code)",
+    "state": "n.address.state",
+    "country": "n.address.country",
+    "latitude": _number("n.address.coordinates.latitude"),
+    "longitude": _number("n.address.coordinates.longitude"),
+    "pool_id": "n.charging_pool.id",
+    "pool_model": "n.charging_pool.model",
+    "pool_program": "n.charging_pool.program",
+    "pool_last_updated": _timestamp("n.charging_pool.last_updated"),
+    "max_power_kw": "e.max_power_kw",
+    "currency": """json_extract_string(n.charging_pool.current_pricing, '$."non-member".currency')""",
+    "energy_price_min": "p.energy_price_min",
+    "energy_price_max": "p.energy_price_max",
+}
 
 
-def _counts() -> str:
+def _rows() -> str:
     statuses = [
         f"count(*) FILTER (WHERE status = '{name}') AS evses_{name.lower()}" for name in STATUSES
     ]
@@ -144,7 +180,16 @@ def _counts() -> str:
         f"count(*) FILTER (WHERE standard IS NULL OR standard NOT IN ({_quoted(STANDARDS)}))"
         " AS connectors_other"
     )
+    columns = [
+        f"{_VALUES[name]} AS {name}"
+        if name in _VALUES
+        else f"coalesce({name}, 0)::{kind} AS {name}"
+        for name, kind in LOCATION_COLUMNS
+    ]
     return f"""
+    SELECT {", ".join(columns)},
+           n.charging_pool.current_pricing::VARCHAR AS current_pricing, n.raw, n.hash
+    FROM sync_new AS n
     LEFT JOIN (
         SELECT location_id, count(*) AS evses,
                count(*) FILTER (WHERE power_type = 'AC') AS evses_ac,
@@ -156,40 +201,12 @@ def _counts() -> str:
     LEFT JOIN (
         SELECT location_id, {", ".join(standards)} FROM sync_connectors GROUP BY location_id
     ) AS c ON c.location_id = n.id
-    """
-
-
-def _rows() -> str:
-    v = {name: f"v[{i}]" for i, name in enumerate(("name", "operator", "last_updated",
-         "address", "city", "postal_code", "state", "country", "latitude", "longitude",
-         "pool_id", "pool_model", "pool_program", "pool_last_updated", "currency"), 1)}  # fmt: skip
-    special = {
-        "id": "n.id",
-        "last_updated": _timestamp(v["last_updated"]),
-        "pool_last_updated": _timestamp(v["pool_last_updated"]),
-        "latitude": _number(v["latitude"]),
-        "longitude": _number(v["longitude"]),
-        "max_power_kw": "e.max_power_kw",
-        "energy_price_min": "p.energy_price_min",
-        "energy_price_max": "p.energy_price_max",
-    }
-    columns = []
-    for name, kind in LOCATION_COLUMNS:
-        if name in special:
-            columns.append(f"{special[name]} AS {name}")
-        elif name in v:
-            columns.append(f"{v[name]} AS {name}")
-        else:  # a count from the EVSE/connector aggregates; no EVSE means 0
-            columns.append(f"coalesce({name}, 0)::{kind} AS {name}")
-    paths = ", ".join(f"'{path}'" for path in _PATHS)
-    return f"""
-    CREATE OR REPLACE TEMP TABLE sync_rows AS
-    SELECT {", ".join(columns)}, n.raw, n.hash
-    FROM (SELECT id, raw, hash, json_extract_string(raw, [{paths}]) AS v FROM sync_new) AS n
-    {_counts()}
     LEFT JOIN sync_prices AS p ON p.id = n.id
     """
 
 
 #: The statements that flatten ``sync_new``, in order.
-FLATTEN: Final = (_EVSES_RAW, _EVSES, _CONNECTORS, _EVSES_FINAL, _PRICES, _rows())
+FLATTEN: Final = (_EVSE_ROWS, _CONNECTORS, _EVSES, _PRICES)
+#: A query for the ``locations`` rows of ``sync_new`` (after ``FLATTEN``), without ``first_seen``
+#: and ``last_changed``.
+ROWS: Final = _rows()

@@ -28,7 +28,8 @@ def _names(constants: type) -> tuple[str, ...]:
 STATUSES: Final = _names(EvseStatus)
 STANDARDS: Final = _names(ConnectorStandard)
 
-#: The flat columns of ``locations`` (before ``raw``, ``hash``, ``first_seen``, ``last_changed``),
+#: The flat columns of ``locations`` (before ``current_pricing``, ``raw``, ``hash``, ``first_seen``
+#: and ``last_changed``),
 #: with their DuckDB types. Power is in kW, prices in ``currency`` per kWh.
 LOCATION_COLUMNS: Final = (
     ("id", "VARCHAR"),
@@ -65,6 +66,7 @@ _LOCATIONS: Final = ",\n  ".join(f"{name} {kind}" for name, kind in LOCATION_COL
 TABLES: Final = {
     "locations": f"""
         {_LOCATIONS},
+        current_pricing VARCHAR,
         raw VARCHAR,
         hash VARCHAR,
         first_seen TIMESTAMPTZ,
@@ -79,13 +81,13 @@ TABLES: Final = {
         connectors INTEGER,
         power_type VARCHAR,
         max_power_kw DOUBLE,
-        raw VARCHAR,
-        content_hash VARCHAR
+        content VARCHAR
     """,
     "connectors": """
         location_id VARCHAR,
         evse_id VARCHAR,
         connector_id VARCHAR,
+        position INTEGER,
         standard VARCHAR,
         format VARCHAR,
         power_type VARCHAR,

@@ -1,17 +1,18 @@
-"""The walk: an endpoint's raw records into a scratch NDJSON file, untouched, for DuckDB to read.
+"""The walk: an endpoint's raw records into NDJSON chunks, untouched, for DuckDB to read.
 
 Records are never decoded here; the only per-page Python work is joining the page's records
-with newlines. The file is scratch space: it is rewritten by every run and deleted after it.
+with newlines.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from paren_async import ClientStatistics, ParenClient, ParenError
+
+from ._chunks import Chunks
 
 __all__ = ["Walk", "walk_complete", "walk_into"]
 
@@ -42,31 +43,20 @@ def walk_complete(
     return error is None and after.unrecovered_drift == before.unrecovered_drift
 
 
-def as_lines(records: tuple[bytes, ...] | list[bytes]) -> bytes:
-    """NDJSON for ``records``: each as is, newline-terminated.
-
-    JSON strings cannot hold a raw line break, so a record holding one was pretty-printed and its
-    line breaks are whitespace: they become spaces, keeping one record per line. The server's
-    encoder settings are the same for every record, so the first and last stand for the page.
-    """
-    if records and any(b"\n" in r or b"\r" in r for r in (records[0], records[-1])):
-        records = [r.replace(b"\r\n", b" ").replace(b"\n", b" ").replace(b"\r", b" ") for r in records]
-    return b"\n".join([*records, b""])
-
-
 async def walk_into(
     client: ParenClient,
-    path: Path,
+    chunks: Chunks,
     *,
     realtime: bool,
     filters: dict[str, str],
     page_size: int = 100,
     concurrency: int | None = None,
 ) -> Walk:
-    """Write every record of the endpoint to ``path``, one per line; API errors end the walk.
+    """Write every record of the endpoint to ``chunks``; API errors end the walk.
 
     An API or network error (``ParenError``) is returned in ``Walk.error``: what was walked
-    before it is still worth applying. Other errors (``OSError`` writing ``path``) propagate.
+    before it is still worth applying. Other errors (``OSError`` writing a chunk, errors from the
+    chunks' receiver) propagate. ``chunks`` is left open: the caller closes or discards it.
     """
     endpoint = client.realtime_locations if realtime else client.locations
     extra: dict[str, Any] = dict(filters)
@@ -75,15 +65,14 @@ async def walk_into(
     started = time.monotonic()
     records = pages = 0
     error: ParenError | None = None
-    with path.open("wb") as out:
-        try:
-            async with pager.raw_pages() as stream:
-                async for page in stream:
-                    out.write(as_lines(page.items))
-                    records += len(page.items)
-                    pages += 1
-        except ParenError as exc:
-            error = exc
+    try:
+        async with pager.raw_pages() as stream:
+            async for page in stream:
+                chunks.write(page.items)
+                records += len(page.items)
+                pages += 1
+    except ParenError as exc:
+        error = exc
     after = client.statistics()
     return Walk(
         records=records,
