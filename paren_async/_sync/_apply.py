@@ -149,10 +149,12 @@ class Transaction:
         connection.execute(_KINDS)
         if scalar(connection, "SELECT count(*) FROM sync_kinds"):  # else nothing to parse
             parse(connection, chunk)
-            self._execute(_DELTA, NEW, *FLATTEN, *DIFF, *_APPLY)
-            self._touched += scalar(
-                connection, "SELECT count(*) FROM sync_delta WHERE kind = 'changed'"
-            )
+            changed = scalar(connection, "SELECT count(*) FROM sync_kinds WHERE kind = 'changed'")
+            self._touched += changed
+            self._execute(_DELTA, NEW, *FLATTEN, DIFF[0])
+            if changed:  # diffs and deletes scan whole tables: only when there is something
+                self._execute(*DIFF[1:], *_APPLY[:3])
+            self._execute(*_APPLY[3:])
         chunk.unlink()  # its records are in the transaction now
 
     def _execute(self, *statements: str) -> None:
