@@ -30,7 +30,11 @@ def state(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         return {}
     with duckdb.connect(str(db), read_only=True) as connection:
         tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
-        return {name: connection.execute(sql).fetchall() for name, sql in _STATE.items() if name in tables}
+        return {
+            name: connection.execute(sql).fetchall()
+            for name, sql in _STATE.items()
+            if name in tables
+        }
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -45,8 +49,12 @@ def location(
     record: dict[str, Any] = {
         "id": f"LOC-{index:04d}",
         "name": f"Station {index}",
-        "address": {"city": "Albany", "state": "NY", "postal_code": "02134",
-                    "coordinates": {"latitude": "42.6", "longitude": -73.7}},  # fmt: skip
+        "address": {
+            "city": "Albany",
+            "state": "NY",
+            "postal_code": "02134",
+            "coordinates": {"latitude": "42.6", "longitude": -73.7},
+        },  # fmt: skip
         "last_updated": "2025-05-13T20:22:24Z",
         "charging_pool": {
             "id": f"POOL-{index}",
@@ -57,12 +65,31 @@ def location(
                 }
             },
             "evses": [
-                {"id": f"E{index}-1", "status": status, "last_updated": "2025-05-13T20:22:24Z",
-                 "connectors": [{"id": "1", "standard": "IEC_62196_T1", "power_type": "AC_1_PHASE",
-                                 "max_electric_power": 7200}]},
-                {"id": f"E{index}-2", "status": "CHARGING",
-                 "connectors": [{"id": "1", "standard": "SAE_J3400", "power_type": "DC",
-                                 "max_electric_power": "150000 "}]},
+                {
+                    "id": f"E{index}-1",
+                    "status": status,
+                    "last_updated": "2025-05-13T20:22:24Z",
+                    "connectors": [
+                        {
+                            "id": "1",
+                            "standard": "IEC_62196_T1",
+                            "power_type": "AC_1_PHASE",
+                            "max_electric_power": 7200,
+                        }
+                    ],
+                },
+                {
+                    "id": f"E{index}-2",
+                    "status": "CHARGING",
+                    "connectors": [
+                        {
+                            "id": "1",
+                            "standard": "SAE_J3400",
+                            "power_type": "DC",
+                            "max_electric_power": "150000 ",
+                        }
+                    ],
+                },
             ],  # fmt: skip
         },
     }
@@ -78,9 +105,7 @@ class Feed:
     url: str = ""
 
     def set(self, documents: list[dict[str, Any] | bytes]) -> None:
-        self.records = [
-            d if isinstance(d, bytes) else json.dumps(d).encode() for d in documents
-        ]
+        self.records = [d if isinstance(d, bytes) else json.dumps(d).encode() for d in documents]
 
     async def _locations(self, request: web.Request) -> web.Response:
         offset = int(request.query.get("offset", 0))

@@ -163,7 +163,9 @@ async def test_field_price_evse_and_connector_changes(feed: Feed, tmp_path: Path
     )
     by_kind = {(loc, evse, change, field): (b, a) for loc, evse, change, field, b, a in found}
     assert by_kind[("LOC-0001", None, "changed", "name")] == ("Station 1", "Renamed")
-    price_before, price_after = by_kind[("LOC-0002", None, "price", "charging_pool.current_pricing")]
+    price_before, price_after = by_kind[
+        ("LOC-0002", None, "price", "charging_pool.current_pricing")
+    ]
     assert '"price":0.3' in price_before and '"price":0.45' in price_after
     assert ("LOC-0003", "E3-1", "removed", None) in by_kind
     assert ("LOC-0003", "E3-3", "added", None) in by_kind
@@ -194,9 +196,9 @@ async def test_messy_records_are_tolerated_and_counted(feed: Feed, tmp_path: Pat
     assert rows(db, "SELECT hour(last_updated), latitude FROM locations WHERE id = 'LOC-0001'") == [
         (20, 42.6)
     ]
-    assert rows(db, "SELECT max_power_kw, evses_ac, evses_dc FROM locations WHERE id = 'LOC-0002'") == [
-        (150.0, 1, 1)
-    ]
+    assert rows(
+        db, "SELECT max_power_kw, evses_ac, evses_dc FROM locations WHERE id = 'LOC-0002'"
+    ) == [(150.0, 1, 1)]
 
 
 async def test_a_partial_walk_never_removes(

@@ -107,8 +107,9 @@ async def test_sync_reports_once_on_stdout_and_sums_up_on_stderr(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(("--filter", "state=NY", "--filter", "state=NJ"), "more than once",
-                     id="repeated-filter"),
+        pytest.param(
+            ("--filter", "state=NY", "--filter", "state=NJ"), "more than once", id="repeated-filter"
+        ),
         pytest.param((), "PAREN_API_KEY", id="no-credentials"),
     ],  # fmt: skip
 )
