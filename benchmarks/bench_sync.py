@@ -103,21 +103,24 @@ async def changes(records: int, injected: int) -> dict[str, int]:
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as directory:
         db = Path(directory) / "stations.duckdb"
         options = SyncOptions(db, realtime=True)
-        async with ParenEmulator(locations=records, clock=clock) as emu:
-            async with ParenClient(emu.api_key, emu.api_secret, base_url=emu.url) as client:
-                first = await sync(client, options, handle_signals=False)
-                assert first.status == "done", first.as_json()
-                before = await statuses(client)
-                inserted = emu.insert(injected, at=records // 3)
-                removed = emu.remove(injected, at=records // 2)
-                clock.now += 30.0  # one status period: every EVSE draws a new status
-                after = await statuses(client)
-                flips = sum(
-                    1 for key, status in after.items() if key in before and before[key] != status
-                )
-                started = time.perf_counter()
-                second = await sync(client, options, handle_signals=False)
-                elapsed = time.perf_counter() - started
+        emulator = ParenEmulator(locations=records, clock=clock)
+        async with (
+            emulator as emu,
+            ParenClient(emu.api_key, emu.api_secret, base_url=emu.url) as client,
+        ):
+            first = await sync(client, options, handle_signals=False)
+            assert first.status == "done", first.as_json()
+            before = await statuses(client)
+            inserted = emu.insert(injected, at=records // 3)
+            removed = emu.remove(injected, at=records // 2)
+            clock.now += 30.0  # one status period: every EVSE draws a new status
+            after = await statuses(client)
+            flips = sum(
+                1 for key, status in after.items() if key in before and before[key] != status
+            )
+            started = time.perf_counter()
+            second = await sync(client, options, handle_signals=False)
+            elapsed = time.perf_counter() - started
         summary = second.as_json()
     return {
         "expected": len(inserted) + len(removed) + flips,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, Final
 
 import dlt
@@ -83,8 +83,8 @@ class _Walk:
             # An async generator started on the loop is known to it: dlt's shutdown of its loop
             # (shutdown_asyncgens) closes it, and so the client, even when dlt never closes the
             # resource before stopping the loop.
-            self._guard = self._closing()
-            await self._guard.__anext__()
+            self._guard = guard = self._closing()
+            await guard.__anext__()
             endpoint = self._client.realtime_locations if self._realtime else self._client.locations
             self._pages = endpoint(**self._query).raw_pages().__aiter__()
         try:
@@ -99,7 +99,7 @@ class _Walk:
             raise
         return _rows(page.items)
 
-    async def _closing(self) -> AsyncIterator[None]:
+    async def _closing(self) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:

@@ -37,6 +37,10 @@ def state(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+def files(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(db), read_only=True) as connection:
         return connection.execute(sql).fetchall()
@@ -54,7 +58,7 @@ def location(
             "state": "NY",
             "postal_code": "02134",
             "coordinates": {"latitude": "42.6", "longitude": -73.7},
-        },  # fmt: skip
+        },
         "last_updated": "2025-05-13T20:22:24Z",
         "charging_pool": {
             "id": f"POOL-{index}",
@@ -90,7 +94,7 @@ def location(
                         }
                     ],
                 },
-            ],  # fmt: skip
+            ],
         },
     }
     record.update(extra)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import dlt
+import duckdb
 import pytest
-
-dlt = pytest.importorskip("dlt")
-duckdb = pytest.importorskip("duckdb")
 
 import paren_async.dlt as paren_dlt
 from paren_async import ParenClient
@@ -27,7 +25,7 @@ def quiet_dlt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 class Tracked(ParenClient):
     """A real client that notes when it is closed."""
 
-    opened: list[Tracked] = []
+    opened: ClassVar[list[Tracked]] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -40,10 +38,10 @@ class Tracked(ParenClient):
 
 
 @pytest.fixture
-def tracked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Tracked]]:
+def tracked(monkeypatch: pytest.MonkeyPatch) -> list[Tracked]:
     Tracked.opened = []
     monkeypatch.setattr(paren_dlt, "ParenClient", Tracked)
-    yield Tracked.opened
+    return Tracked.opened
 
 
 def source(emu: ParenEmulator, **options: Any) -> Any:

@@ -11,10 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("duckdb")
-
-from sync_support import Feed, location, rows, serve_feed, state
+from sync_support import Feed, files, location, rows, serve_feed, state
 
 from paren_async import ClientStatistics, ParenClient, RetryPolicy
 from paren_async._sync import SyncOptions, SyncOutcome, sync, walk_complete
@@ -72,7 +69,9 @@ async def test_first_sync_stores_every_record_exactly_once(
     for record, loc in zip(raw, typed, strict=True):
         assert stored[loc.id].encode() == record  # exactly as sent
     hashes = dict(rows(db, "SELECT id, hash FROM locations"))
-    assert all(hashes[loc.id] == hashlib.md5(r).hexdigest() for r, loc in zip(raw, typed))
+    assert all(
+        hashes[loc.id] == hashlib.md5(r).hexdigest() for r, loc in zip(raw, typed, strict=True)
+    )
     evses = sum(len(loc.charging_pool.evses) for loc in typed)
     connectors = sum(len(e.connectors) for loc in typed for e in loc.charging_pool.evses)
     assert rows(db, "SELECT count(*), sum(evses), sum(connectors) FROM locations") == [
@@ -283,7 +282,7 @@ async def test_a_locked_database_is_refused(
     finally:
         holder.stdin.close()
         await holder.wait()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["stations.duckdb"]
+    assert files(tmp_path) == ["stations.duckdb"]
 
 
 async def test_sync_leaves_no_task_thread_or_scratch(tmp_path: Path) -> None:
@@ -296,5 +295,5 @@ async def test_sync_leaves_no_task_thread_or_scratch(tmp_path: Path) -> None:
     current = asyncio.current_task()
     assert [t for t in asyncio.all_tasks() if t is not current] == []
     assert set(threading.enumerate()) <= before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["stations.duckdb"]
+    assert files(tmp_path) == ["stations.duckdb"]
     assert json.loads(json.dumps(outcome.as_json()))["event"] == "sync.done"

@@ -15,10 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("duckdb")
-
-from sync_support import rows, state
+from sync_support import files, rows, state
 
 from paren_async.testing import EmulatorFactory, ParenEmulator
 
@@ -62,16 +59,24 @@ async def sync(
     """Run the command; send ``send`` after ``kill_after`` s or once the server saw requests."""
     started = time.monotonic()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "paren_async", "sync", *args,
-        env=env_for(emulator), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "paren_async",
+        "sync",
+        *args,
+        env=env_for(emulator),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     if kill_after is not None:
         await asyncio.sleep(kill_after)
         if process.returncode is None:
             process.send_signal(send)
     if when_requests is not None:
         assert emulator is not None
-        while emulator.statistics().requests < when_requests:
+        while True:
+            if emulator.statistics().requests >= when_requests:
+                break
             await asyncio.sleep(0.005)
         process.send_signal(send)
     stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
@@ -111,7 +116,7 @@ async def test_sync_reports_once_on_stdout_and_sums_up_on_stderr(
             ("--filter", "state=NY", "--filter", "state=NJ"), "more than once", id="repeated-filter"
         ),
         pytest.param((), "PAREN_API_KEY", id="no-credentials"),
-    ],  # fmt: skip
+    ],
 )
 async def test_usage_errors_exit_2_with_a_json_line(
     tmp_path: Path, args: tuple[str, ...], message: str
@@ -121,7 +126,7 @@ async def test_usage_errors_exit_2_with_a_json_line(
     assert run.code == 2
     assert run.summary["event"] == "sync.failed" and message in run.summary["error"]
     assert message in run.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert files(tmp_path) == []
 
 
 async def test_sigkill_at_random_points_keeps_the_previous_state(
@@ -160,9 +165,7 @@ async def test_sigkill_at_random_points_keeps_the_previous_state(
     final = await sync(emu, "--into", str(work), "-q")
     assert final.code == 0, final.stderr
     assert state(work) == expected
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("work")) == [
-        "work.duckdb"
-    ]
+    assert [name for name in files(tmp_path) if name.startswith("work")] == ["work.duckdb"]
 
 
 @pytest.mark.parametrize(
@@ -184,4 +187,4 @@ async def test_interrupt_exits_130_and_changes_nothing(
     assert "is unchanged" in stopped.stderr
     assert state(db) == before
     assert rows(db, "SELECT count(*) FROM runs") == [(1,)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["stations.duckdb"]
+    assert files(tmp_path) == ["stations.duckdb"]

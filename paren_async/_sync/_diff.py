@@ -1,8 +1,8 @@
 """What changed in a location whose content hash changed: ``changes`` rows, in DuckDB SQL.
 
-Inputs: ``sync_delta(id, kind, old_raw, ...)`` with ``kind`` in ``added``/``changed``/``removed``,
-``sync_new`` (the new records); ``sync_evses`` (the new EVSE rows) and the ``evses`` table (the old ones, not yet
-replaced). Parameters: ``$run`` (run id) and ``$at`` (observed_at).
+Inputs: ``sync_delta(id, kind, old_raw, ...)`` with ``kind`` in ``added``/``changed``/
+``removed``, ``sync_new`` (the new records), ``sync_evses`` (the new EVSE rows) and the ``evses``
+table (the old ones, not yet replaced). Parameters: ``$run`` (run id) and ``$at`` (observed_at).
 
 A hash says *that* a record's bytes changed; these statements say *what*. Timestamps
 (``last_updated`` at every level) are bookkeeping: operators bump them without a change, so a

@@ -8,8 +8,8 @@ of the wrong shape (``evses`` an object, ``operator`` a string) reads as NULL: o
 never fails a sync, and a record whose ``evses`` are ``null`` simply has none.
 
 Input: the temp view ``sync_new`` (typed columns plus ``raw`` and ``hash``) of the records to
-(re)write. Outputs, all temp tables: ``sync_evses``, ``sync_connectors``, ``sync_prices``; then ``ROWS``
-selects the rows for ``locations``.
+(re)write. Outputs, all temp tables: ``sync_evses``, ``sync_connectors``, ``sync_prices``; then
+``ROWS`` selects the rows for ``locations``.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-# An EVSE without an id is keyed by its position, so its connectors still have a home. `content`: the EVSE's
-# connectors without timestamps, which the diff compares (a change there is a `changed` row).
+# An EVSE without an id is keyed by its position, so its connectors still have a home. `content`:
+# the EVSE's connectors without timestamps, which the diff compares (a change is a `changed` row).
 _EVSE_ROWS: Final = """
 CREATE OR REPLACE TEMP TABLE sync_evse_rows AS
 SELECT location_id, coalesce(evse.id, '#' || position) AS evse_id, position::INTEGER AS position,
@@ -158,7 +158,8 @@ _VALUES: Final = {
     "pool_program": "n.charging_pool.program",
     "pool_last_updated": _timestamp("n.charging_pool.last_updated"),
     "max_power_kw": "e.max_power_kw",
-    "currency": """json_extract_string(n.charging_pool.current_pricing, '$."non-member".currency')""",
+    "currency": "json_extract_string(n.charging_pool.current_pricing, "
+    """'$."non-member".currency')""",
     "energy_price_min": "p.energy_price_min",
     "energy_price_max": "p.energy_price_max",
 }
