@@ -36,18 +36,25 @@ SELECT {_ROW}, id, NULL, kind, NULL, CASE WHEN kind = 'removed' THEN old_raw END
 FROM sync_delta WHERE kind IN ('added', 'removed')
 """
 
-# Top level without the pool, and the pool without its EVSEs and pricing (compared apart): one
-# parse per document for both.
-_DOCS: Final = """
+# What is left of a record without its EVSEs, pricing and timestamps (compared apart): one parse
+# per document, and the key by key comparison only for the records where that rest differs.
+_REST: Final = (
+    """{"last_updated":null,"""
+    """"charging_pool":{"evses":null,"last_updated":null,"current_pricing":null}}"""
+)
+_DOCS: Final = f"""
 CREATE OR REPLACE TEMP TABLE sync_docs AS
 SELECT id,
-       json_merge_patch(old_raw, '{"charging_pool":null,"last_updated":null}') AS old_top,
-       json_merge_patch(raw, '{"charging_pool":null,"last_updated":null}') AS new_top,
-       json_merge_patch(coalesce(json_extract(old_raw, '$.charging_pool'), '{}'),
-                        '{"evses":null,"last_updated":null,"current_pricing":null}') AS old_pool,
-       json_merge_patch(coalesce(json_extract(raw, '$.charging_pool'), '{}'),
-                        '{"evses":null,"last_updated":null,"current_pricing":null}') AS new_pool
-FROM sync_delta JOIN sync_new USING (id) WHERE kind = 'changed'
+       json_merge_patch(old_rest, '{{"charging_pool":null}}') AS old_top,
+       json_merge_patch(new_rest, '{{"charging_pool":null}}') AS new_top,
+       coalesce(json_extract(old_rest, '$.charging_pool'), '{{}}') AS old_pool,
+       coalesce(json_extract(new_rest, '$.charging_pool'), '{{}}') AS new_pool
+FROM (
+    SELECT d.id, json_merge_patch(d.old_raw, '{_REST}') AS old_rest,
+           json_merge_patch(n.raw, '{_REST}') AS new_rest
+    FROM sync_delta AS d JOIN sync_new AS n USING (id) WHERE d.kind = 'changed'
+)
+WHERE old_rest IS DISTINCT FROM new_rest
 """
 
 
