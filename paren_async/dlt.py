@@ -30,9 +30,13 @@ import hashlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, Final
 
-import dlt
 import msgspec
-from dlt.sources import DltResource
+
+try:
+    import dlt
+    from dlt.sources import DltResource
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("paren_async.dlt needs dlt: pip install 'paren-async[dlt]'") from exc
 
 from paren_async import ParenClient, RetryPolicy
 
@@ -67,14 +71,19 @@ class _Walk:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._guard: AsyncGenerator[None, None] | None = None
         self.done = False
-        #: A page is being fetched: dlt must not be handed the next awaitable yet.
-        self.busy = False
+        self._lock: asyncio.Lock | None = None
+        self._consumer: asyncio.Task[Any] | None = None
 
     async def next_page(self) -> Page:
-        try:
+        """The next page ([] once the walk is over). Safe to call many times at once: dlt may
+        evaluate several of the awaitables the resource yields concurrently, and may drop one
+        before it starts; each takes the next page in turn."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()  # created on the loop that runs the walk
+        async with self._lock:
+            if self.done:
+                return []
             return await self._next_page()
-        finally:
-            self.busy = False
 
     async def _next_page(self) -> Page:
         if self._client is None:
@@ -87,16 +96,24 @@ class _Walk:
             await guard.__anext__()
             endpoint = self._client.realtime_locations if self._realtime else self._client.locations
             self._pages = endpoint(**self._query).raw_pages().__aiter__()
+        self._consumer = asyncio.current_task()
         try:
             page = await self._pages.__anext__()
         except StopAsyncIteration:
-            self.done = True
             await self.aclose()
             return []
-        except BaseException:
-            self.done = True
+        except asyncio.CancelledError:
+            if self.done:
+                # Closed under us (dlt stopped the resource). dlt never removes a cancelled future
+                # from its pool and would wait for it forever: end normally instead.
+                return []
             await self.aclose()
             raise
+        except BaseException:
+            await self.aclose()
+            raise
+        finally:
+            self._consumer = None
         return _rows(page.items)
 
     async def _closing(self) -> AsyncGenerator[None, None]:
@@ -106,6 +123,13 @@ class _Walk:
             await self.aclose()
 
     async def aclose(self) -> None:
+        self.done = True
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None and consumer is not asyncio.current_task():
+            # A page is being read: stop that read first (it then ends with []), since closing
+            # the stream under a read in progress would break it.
+            consumer.cancel()
+            await asyncio.wait({consumer})
         client, self._client = self._client, None
         pages, self._pages = self._pages, None
         guard, self._guard = self._guard, None
@@ -135,15 +159,10 @@ class _Walk:
             future.cancel()
 
 
-def _pages(walk: _Walk) -> Iterator[Awaitable[Page] | None]:
-    """Yields one awaitable per page, which dlt awaits on its event loop; ``None`` (dlt's "not
-    yet") while a page is in flight, since dlt would otherwise await several at once."""
+def _pages(walk: _Walk) -> Iterator[Awaitable[Page]]:
+    """Yields awaitables of the next page, which dlt awaits on its event loop."""
     try:
         while not walk.done:
-            if walk.busy:
-                yield None
-                continue
-            walk.busy = True
             yield walk.next_page()
     finally:
         walk.close_from_outside()
@@ -182,7 +201,7 @@ def paren_source(
     )
 
     def resource(name: str, realtime: bool) -> DltResource:
-        def pages() -> Iterator[Awaitable[Page] | None]:
+        def pages() -> Iterator[Awaitable[Page]]:
             yield from _pages(_Walk(open_client, realtime, **query))
 
         return dlt.resource(pages, name=name, primary_key="id", write_disposition=disposition)
