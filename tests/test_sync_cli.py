@@ -21,6 +21,8 @@ from paren_async.testing import EmulatorFactory, ParenEmulator
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 @dataclass
 class Run:
@@ -188,3 +190,18 @@ async def test_interrupt_exits_130_and_changes_nothing(
     assert state(db) == before
     assert rows(db, "SELECT count(*) FROM runs") == [(1,)]
     assert files(tmp_path) == ["stations.duckdb"]
+
+
+async def test_the_sync_benchmark_runs_and_counts_exactly() -> None:
+    """``benchmarks/bench_sync.py`` on a tiny collection: figures for all three, exact changes."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.bench_sync", "--records", "1500", "--changes", "5",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, stderr.decode()
+    out = stdout.decode()
+    assert all(f"  {name} " in out for name in ("harvest", "sync", "resync")), out
+    assert "recorded (exact)" in out
