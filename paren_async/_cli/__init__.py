@@ -22,7 +22,7 @@ EXIT_OK = 0
 #: argparse's own code for bad arguments; every subcommand uses it for invalid input.
 EXIT_USAGE = 2
 
-_SUBCOMMANDS = ("serve", "demo", "harvest", "columns", "watch")
+_SUBCOMMANDS = ("serve", "demo", "harvest", "columns", "watch", "sync")
 
 
 def build_parser() -> argparse.ArgumentParser:
