@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sync_support import Feed, files, location, rows, serve_feed, state
 
-from paren_async import ClientStatistics, ParenClient, RetryPolicy
+from paren_async import ParenClient, RetryPolicy, WalkStatistics
 from paren_async._sync import SyncOptions, SyncOutcome, sync, walk_complete
 from paren_async.testing import EmulatorFactory, Fault, ParenEmulator
 
@@ -240,10 +240,11 @@ async def test_a_partial_walk_never_removes(
 def test_walk_complete(
     error: BaseException | None, drift_before: int, drift_after: int, expected: bool
 ) -> None:
-    """Complete means no error and no unrepaired drift during this walk."""
-    before = ClientStatistics(unrecovered_drift=drift_before)
-    after = ClientStatistics(unrecovered_drift=drift_after)
-    assert walk_complete(error, before, after) is expected
+    """Complete means no error, and the walk's own account says it saw everything."""
+    statistics = WalkStatistics(
+        unrecovered_drift=drift_after - drift_before, complete=drift_after == drift_before
+    )
+    assert walk_complete(error, statistics) is expected
 
 
 async def test_another_endpoint_is_refused(

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from paren_async import ClientStatistics, ParenClient, ParenError
+from paren_async import ParenClient, ParenError, WalkStatistics
 
 from ._chunks import Chunks
 
@@ -31,16 +31,13 @@ class Walk:
     error: ParenError | None
 
 
-def walk_complete(
-    error: BaseException | None, before: ClientStatistics, after: ClientStatistics
-) -> bool:
+def walk_complete(error: BaseException | None, statistics: WalkStatistics) -> bool:
     """Whether a walk saw every record, so that a record it did not see has been removed.
 
-    The walk must have ended without an error, and the client must not have met a drift it
-    could not repair (records inserted or removed mid-walk by more than the overlap covers) while
-    it ran. The client is owned by the sync, so its statistics describe this walk alone.
+    The walk must have ended without an error, and by its own account (``complete``) reached the
+    end with no drift it could not repair.
     """
-    return error is None and after.unrecovered_drift == before.unrecovered_drift
+    return error is None and statistics.complete
 
 
 async def walk_into(
@@ -65,8 +62,9 @@ async def walk_into(
     started = time.monotonic()
     records = pages = 0
     error: ParenError | None = None
+    stream = pager.raw_pages()
     try:
-        async with pager.raw_pages() as stream:
+        async with stream:
             async for page in stream:
                 chunks.write(page.items)
                 records += len(page.items)
@@ -78,8 +76,8 @@ async def walk_into(
         records=records,
         pages=pages,
         elapsed=time.monotonic() - started,
-        complete=walk_complete(error, before, after),
-        unrecovered_drift=after.unrecovered_drift - before.unrecovered_drift,
+        complete=walk_complete(error, stream.statistics()),
+        unrecovered_drift=stream.statistics().unrecovered_drift,
         requests=after.requests - before.requests,
         retries=after.retries - before.retries,
         error=error,
