@@ -95,7 +95,7 @@ class _Walk:
             self._guard = guard = self._closing()
             await guard.__anext__()
             endpoint = self._client.realtime_locations if self._realtime else self._client.locations
-            self._pages = endpoint(**self._query).raw_pages().__aiter__()
+            self._pages = endpoint(**self._query).raw_pages()
         self._consumer = asyncio.current_task()
         try:
             page = await self._pages.__anext__()

@@ -23,18 +23,13 @@ def quiet_dlt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 class Tracked(ParenClient):
-    """A real client that notes when it is closed."""
+    """A real client that is remembered, so a test can see it was closed (``closed``)."""
 
     opened: ClassVar[list[Tracked]] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.closed = False
         Tracked.opened.append(self)
-
-    async def aclose(self) -> None:
-        await super().aclose()
-        self.closed = True
 
 
 @pytest.fixture
