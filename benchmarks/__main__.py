@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
 
-from . import _decode, _memory, _report
+from . import _chart, _decode, _memory, _report
 from ._contenders import ALL, BY_KEY, Target
 from ._scenarios import FULL, QUICK, Cell, CellResult, Plan, run_cell
 from ._server import Server
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    chart = _report.write_chart(cells, out.parent / CHART)
+    chart = _chart.write_chart(cells, out.parent / CHART)
     outcome = _report.Outcome(
         plan=plan,
         command=" ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])]),

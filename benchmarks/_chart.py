@@ -1,0 +1,76 @@
+"""The chart next to RESULTS.md: records/s by concurrency, one panel per latency (matplotlib)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._contenders import BY_KEY
+from ._scenarios import CellResult
+
+__all__ = ["write_chart"]
+
+
+def write_chart(cells: Sequence[CellResult], path: Path) -> str:
+    """records/s by concurrency, one panel per latency; returns the file name or why not."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (`pip install -e '.[bench]'`)"
+    latencies = sorted({r.cell.latency_ms for r in cells})
+    figure, axes = plt.subplots(1, len(latencies), figsize=(5 * len(latencies), 4.2), sharey=True)
+    axes = axes if len(latencies) > 1 else [axes]
+    styles = {
+        "typed": "o-",
+        "raw": "s-",
+        "limit": "^--",
+        "rawlimit": "v--",
+        "transport": "x:",
+        "httpx": "d-",
+    }
+    for axis, latency in zip(axes, latencies, strict=True):
+        chosen = sorted(
+            (r for r in cells if r.cell.latency_ms == latency), key=lambda r: r.cell.concurrency
+        )
+        for contender, style in styles.items():
+            points = [
+                (r.cell.concurrency, r.records_per_second(contender))
+                for r in chosen
+                if r.of(contender)
+            ]
+            points = _one_per_concurrency(points)
+            if len(points) > 1:
+                axis.plot(*zip(*points, strict=True), style, label=BY_KEY[contender].label)
+        sequential = [r.records_per_second("sequential") for r in chosen if r.of("sequential")]
+        if sequential:
+            axis.plot(
+                [1], [statistics.median(sequential)], "k*", ms=10, label=BY_KEY["sequential"].label
+            )
+        if latency:
+            xs = sorted({r.cell.concurrency for r in chosen} | {1})
+            bound = [100 * c / (latency / 1000) for c in xs]
+            axis.plot(xs, bound, color="grey", lw=0.8, label="latency bound")
+        axis.set_xscale("log", base=2)
+        axis.set_xticks([1, 2, 4, 8, 16, 32], ["1", "2", "4", "8", "16", "32"])
+        axis.set_yscale("log")
+        axis.set_title(f"{latency:g} ms server latency")
+        axis.set_xlabel("concurrency (pages in flight)")
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("records/s (median)")
+    axes[-1].legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path.name
+
+
+def _one_per_concurrency(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """A concurrency measured in two cells (two sizes) is drawn once, as the median."""
+    by: dict[int, list[float]] = {}
+    for concurrency, rate in points:
+        by.setdefault(concurrency, []).append(rate)
+    return [(c, statistics.median(rates)) for c, rates in sorted(by.items())]
