@@ -246,8 +246,8 @@ def render(outcome: Outcome) -> str:
         f"- **Load average** (1/5/15 min) before: {load.format(*outcome.load_before)}, "
         f"after: {load.format(*outcome.load_after)}",
         "",
-        "The server is the package's own emulator (`paren-async serve`) in a separate process on "
-        "127.0.0.1, serving OCPI-shaped metadata locations (~1.9 KB each, pages of 100). On a "
+        "The server is the package's own emulator (`ParenEmulator`, as `paren-async serve` runs "
+        "it) in a separate process on 127.0.0.1, serving OCPI-shaped metadata locations (~1.9 KB each, pages of 100). On a "
         "shared or small machine absolute figures move from run to run; compare the contenders "
         "of one table (same run, alternated, medians) and read the ratios.",
         "",
