@@ -247,9 +247,10 @@ def render(outcome: Outcome) -> str:
         f"after: {load.format(*outcome.load_after)}",
         "",
         "The server is the package's own emulator (`ParenEmulator`, as `paren-async serve` runs "
-        "it) in a separate process on 127.0.0.1, serving OCPI-shaped metadata locations (~1.9 KB each, pages of 100). On a "
-        "shared or small machine absolute figures move from run to run; compare the contenders "
-        "of one table (same run, alternated, medians) and read the ratios.",
+        "it) in a separate process on 127.0.0.1, serving OCPI-shaped metadata locations (~1.9 KB "
+        "each, pages of 100). On a shared or small machine absolute figures move from run to "
+        "run; compare the contenders of one table (same run, alternated, medians) and read the "
+        "ratios.",
         "",
     ]
     lines += _targets.section(outcome.cells, outcome.memory, outcome.plan.memory_contenders)

@@ -184,7 +184,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "")
 
 
 def requests_text(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+    """A median count: whole unless the median fell between two runs' counts."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
 def _label(contender: str) -> str:
