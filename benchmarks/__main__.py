@@ -126,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     load_before = os.getloadavg()
+    # Before the walks: the commit measured is the one checked out when the run began.
+    machine = _report.Machine.describe()
     _progress(f"plan {plan.name}: {len(plan.cells)} scenarios")
     cells, bodies = _walks(plan)
     decode = [] if "decode" in args.skip else _decode_alone(plan, bodies)
@@ -141,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds=time.perf_counter() - clock,
         load_before=load_before,
         load_after=os.getloadavg(),
-        machine=_report.Machine.describe(),
+        machine=machine,
         cells=tuple(cells),
         decode=tuple(decode),
         memory=tuple(memory),
