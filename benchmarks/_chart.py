@@ -22,21 +22,22 @@ def write_chart(cells: Sequence[CellResult], path: Path) -> str:
     except ImportError:
         return "matplotlib is not installed (`pip install -e '.[bench]'`)"
     latencies = sorted({r.cell.latency_ms for r in cells})
-    figure, axes = plt.subplots(1, len(latencies), figsize=(5 * len(latencies), 4.2), sharey=True)
+    figure, axes = plt.subplots(1, len(latencies), figsize=(5 * len(latencies), 4.8), sharey=True)
     axes = axes if len(latencies) > 1 else [axes]
+    # One colour per contender in every panel (matplotlib's cycle would restart in each).
     styles = {
-        "typed": "o-",
-        "raw": "s-",
-        "limit": "^--",
-        "rawlimit": "v--",
-        "transport": "x:",
-        "httpx": "d-",
+        "typed": ("o-", "tab:blue"),
+        "raw": ("s-", "tab:orange"),
+        "limit": ("^--", "tab:green"),
+        "rawlimit": ("v--", "tab:olive"),
+        "transport": ("x:", "tab:grey"),
+        "httpx": ("d-", "tab:red"),
     }
     for axis, latency in zip(axes, latencies, strict=True):
         chosen = sorted(
             (r for r in cells if r.cell.latency_ms == latency), key=lambda r: r.cell.concurrency
         )
-        for contender, style in styles.items():
+        for contender, (style, colour) in styles.items():
             points = [
                 (r.cell.concurrency, r.records_per_second(contender))
                 for r in chosen
@@ -44,7 +45,9 @@ def write_chart(cells: Sequence[CellResult], path: Path) -> str:
             ]
             points = _one_per_concurrency(points)
             if len(points) > 1:
-                axis.plot(*zip(*points, strict=True), style, label=BY_KEY[contender].label)
+                axis.plot(
+                    *zip(*points, strict=True), style, color=colour, label=BY_KEY[contender].label
+                )
         sequential = [r.records_per_second("sequential") for r in chosen if r.of("sequential")]
         if sequential:
             axis.plot(
@@ -61,8 +64,14 @@ def write_chart(cells: Sequence[CellResult], path: Path) -> str:
         axis.set_xlabel("concurrency (pages in flight)")
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("records/s (median)")
-    axes[-1].legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
+    # Every series once, whichever panels drew it (the raw limit is only measured at 0 ms).
+    legend: dict[str, object] = {}
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    # Below the panels: inside one it would hide that panel's lines.
+    figure.legend(list(legend.values()), list(legend), fontsize=8, loc="lower center", ncol=4)
+    figure.tight_layout(rect=(0, 0.14, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path.name
