@@ -19,6 +19,7 @@ def write_chart(cells: Sequence[CellResult], path: Path) -> str:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.artist import Artist
     except ImportError:
         return "matplotlib is not installed (`pip install -e '.[bench]'`)"
     latencies = sorted({r.cell.latency_ms for r in cells})
@@ -65,7 +66,7 @@ def write_chart(cells: Sequence[CellResult], path: Path) -> str:
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("records/s (median)")
     # Every series once, whichever panels drew it (the raw limit is only measured at 0 ms).
-    legend: dict[str, object] = {}
+    legend: dict[str, Artist] = {}
     for axis in axes:
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
             legend.setdefault(label, handle)

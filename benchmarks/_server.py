@@ -126,7 +126,7 @@ class Server:
         if self._ps is None:
             return 0.0
         times = self._ps.cpu_times()
-        return times.user + times.system
+        return float(times.user + times.system)
 
     def statistics(self) -> dict[str, int] | None:
         """The emulator's counters now (``requests``, ``in_flight``, ...), None if unavailable."""

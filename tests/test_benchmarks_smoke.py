@@ -87,7 +87,7 @@ def test_requests_per_walk_are_counted_by_the_server(report: tuple[str, Path]) -
     text, _ = report
     rows = [row for row in _rows(text, "Head to head") if row[0] != "contender"]
     rows += [r for r in _rows(text, "Keeping every record: `collect()`") if r[0] != "contender"]
-    requests = {}
+    requests: dict[str, list[float]] = {}
     for row in rows:
         requests.setdefault(row[0], []).append(_number(row[4]))
     for contender in COUNT_AWARE:
