@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
 
-from . import _decode, _memory, _report
+from . import _chart, _decode, _memory, _report
 from ._contenders import ALL, BY_KEY, Target
 from ._scenarios import FULL, QUICK, Cell, CellResult, Plan, run_cell
 from ._server import Server
@@ -126,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     load_before = os.getloadavg()
+    # Before the walks: the commit measured is the one checked out when the run began.
+    machine = _report.Machine.describe()
     _progress(f"plan {plan.name}: {len(plan.cells)} scenarios")
     cells, bodies = _walks(plan)
     decode = [] if "decode" in args.skip else _decode_alone(plan, bodies)
@@ -133,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    chart = _report.write_chart(cells, out.parent / CHART)
+    chart = _chart.write_chart(cells, out.parent / CHART)
     outcome = _report.Outcome(
         plan=plan,
         command=" ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])]),
@@ -141,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds=time.perf_counter() - clock,
         load_before=load_before,
         load_after=os.getloadavg(),
-        machine=_report.Machine.describe(),
+        machine=machine,
         cells=tuple(cells),
         decode=tuple(decode),
         memory=tuple(memory),

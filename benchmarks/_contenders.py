@@ -1,6 +1,7 @@
 """The clients compared: each walks one whole collection and returns how many records it saw.
 
-Every contender touches each record once (a loop over what it decoded) and keeps none of them.
+Every contender touches each record once (a loop over what it decoded) and keeps none of them,
+except the two ``collect`` contenders, which return every record of the walk in one list.
 The baselines are told the page count in advance (``Target.pages``), which no real client of an
 API without totals can know: that makes them an upper bound, not a peer. paren-async alone
 discovers the end the way the API allows (a short or empty page).
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Final
 
 import aiohttp
@@ -61,7 +63,7 @@ class Contender:
     sequential: bool = False
 
 
-def _run(walk: Callable[[Target], Awaitable[int]]) -> Callable[[Target], int]:
+def _run(walk: Callable[[Target], Coroutine[object, object, int]]) -> Callable[[Target], int]:
     def run(target: Target) -> int:
         return asyncio.run(walk(target))
 
@@ -94,6 +96,13 @@ async def paren_raw(target: Target) -> int:
     return seen
 
 
+async def paren_collect(target: Target) -> int:
+    async with _client(target) as client:
+        pager = client.locations(page_size=target.page_size, max_items=target.max_items)
+        records = await pager.collect()
+    return len(records)
+
+
 # -- baselines that know the page count ------------------------------------------------------
 
 
@@ -101,8 +110,19 @@ class _LimitPage(msgspec.Struct, frozen=True, gc=False):
     data: tuple[Location, ...] = ()
 
 
+class _RawLimitPage(msgspec.Struct, frozen=True, gc=False):
+    data: list[msgspec.Raw] = []
+
+
 # The same typed models and decoder options as paren-async: only the machinery around differs.
 _LIMIT_DECODER: Final = msgspec.json.Decoder(_LimitPage, strict=False)
+_RAW_LIMIT_DECODER: Final = msgspec.json.Decoder(_RawLimitPage)
+
+
+def _raw_records(body: bytes) -> Iterator[bytes]:
+    """Each record of a page as its own ``bytes``, what ``Pager.raw()`` hands its caller."""
+    for record in _RAW_LIMIT_DECODER.decode(body).data:
+        yield bytes(record)
 
 
 async def _fan_out(target: Target, fetch: Callable[[str], Awaitable[int]]) -> int:
@@ -140,6 +160,40 @@ async def stack_limit(target: Target) -> int:
             return seen
 
         return await _fan_out(target, fetch)
+
+
+async def raw_limit(target: Target) -> int:
+    """aiohttp + a ``msgspec.Raw`` envelope, each record yielded as bytes, page count known."""
+    async with _aiohttp_session(target) as session:
+
+        async def fetch(url: str) -> int:
+            async with session.get(url) as response:
+                body = await response.read()
+            response.raise_for_status()
+            seen = 0
+            for _record in _raw_records(body):
+                seen += 1
+            return seen
+
+        return await _fan_out(target, fetch)
+
+
+async def collect_limit(target: Target) -> int:
+    """The stack limit keeping every typed record, in collection order, in one list."""
+    pages: list[tuple[Location, ...]] = [() for _ in range(target.pages)]
+    async with _aiohttp_session(target) as session:
+
+        async def fetch(url: str) -> int:
+            async with session.get(url) as response:
+                body = await response.read()
+            response.raise_for_status()
+            data = _LIMIT_DECODER.decode(body).data
+            pages[int(url.rpartition("=")[2]) // target.page_size] = data
+            return len(data)
+
+        await _fan_out(target, fetch)
+    records = list(chain.from_iterable(pages))
+    return len(records)
 
 
 async def transport_only(target: Target) -> int:
@@ -196,12 +250,19 @@ def requests_sequential(target: Target) -> int:
 
 TYPED: Final = Contender("typed", "paren-async typed", _run(paren_typed))
 RAW: Final = Contender("raw", "paren-async raw", _run(paren_raw))
+COLLECT: Final = Contender("collect", "paren-async collect()", _run(paren_collect))
 LIMIT: Final = Contender("limit", "stack limit (aiohttp + msgspec)", _run(stack_limit))
+RAW_LIMIT: Final = Contender("rawlimit", "raw limit (aiohttp + msgspec.Raw)", _run(raw_limit))
+COLLECT_LIMIT: Final = Contender(
+    "collectlimit", "collect limit (aiohttp + msgspec, kept)", _run(collect_limit)
+)
 TRANSPORT: Final = Contender("transport", "transport alone (aiohttp bytes)", _run(transport_only))
 HTTPX: Final = Contender("httpx", "httpx + pydantic v2", _run(httpx_pydantic))
 SEQUENTIAL: Final = Contender(
     "sequential", "requests + json, sequential", requests_sequential, sequential=True
 )
 
-ALL: Final = (TYPED, RAW, LIMIT, TRANSPORT, HTTPX, SEQUENTIAL)
+ALL: Final = (
+    TYPED, RAW, COLLECT, LIMIT, RAW_LIMIT, COLLECT_LIMIT, TRANSPORT, HTTPX, SEQUENTIAL,
+)  # fmt: skip
 BY_KEY: Final = {contender.key: contender for contender in ALL}

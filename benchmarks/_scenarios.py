@@ -19,8 +19,15 @@ from ._server import Server
 
 __all__ = ["FULL", "QUICK", "Cell", "CellResult", "Plan", "Run", "run_cell"]
 
-HEAD: Final = ("typed", "raw", "limit", "transport", "httpx", "sequential")
+HEAD: Final = ("typed", "raw", "limit", "rawlimit", "transport", "httpx", "sequential")
 SWEEP: Final = ("typed", "raw", "limit", "httpx")
+#: At 0 ms the client's CPU sets the pace: the raw pair is compared at every concurrency too.
+SWEEP_0: Final = (*SWEEP, "rawlimit")
+COLLECT: Final = ("collect", "collectlimit")
+#: The pairs whose ratio the client's CPU decides (0 ms): typed and raw with their limits.
+CPU: Final = ("typed", "limit", "raw", "rawlimit")
+#: Only what the issue 10 latency targets compare (the quick plan's extra concurrencies).
+PAIR: Final = ("typed", "limit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,11 @@ class Cell:
         """A head-to-head cell: every contender, the default concurrency."""
         return "sequential" in self.contenders
 
+    @property
+    def collect(self) -> bool:
+        """A cell of walks that keep every record (``collect()`` and its baseline)."""
+        return "collect" in self.contenders
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -45,8 +57,6 @@ class Plan:
     decode_repeats: int
     memory_sizes: tuple[int, ...]
     memory_contenders: tuple[str, ...]
-    #: The two sizes whose peak RSS issue 2 compares (a subset of ``memory_sizes``).
-    issue2_sizes: tuple[int, int]
     warmup_records: int
 
     def scaled(self, factor: float) -> Plan:
@@ -67,22 +77,30 @@ class Plan:
             decode_repeats=self.decode_repeats,
             memory_sizes=memory,
             memory_contenders=self.memory_contenders,
-            issue2_sizes=(size(self.issue2_sizes[0]), size(self.issue2_sizes[1])),
             warmup_records=size(self.warmup_records),
         )
 
 
+def _repeats(latency: float, concurrency: int) -> int:
+    """Five alternated runs where an issue 10 target reads the ratio, three elsewhere."""
+    return 5 if (latency, concurrency) in {(20, 32), (100, 32)} else 3
+
+
 def _full_cells() -> tuple[Cell, ...]:
     cells = [
-        Cell(0, 8, 100_000, HEAD, 3),
+        Cell(0, 8, 100_000, HEAD, 5),
+        # The 0 ms, c=4 target on 1,000 pages: walks of 20,000 records last ~0.15 s at 0 ms,
+        # short enough for the machine's other work to move the ratio by tens of percent.
+        Cell(0, 4, 100_000, CPU, 5),
         Cell(20, 8, 20_000, HEAD, 3),
         Cell(100, 8, 20_000, HEAD, 3),
+        Cell(0, 8, 60_000, COLLECT, 5),
     ]
-    # The sweep: 20,000 records; at 100 ms concurrency 1 and 2 would take 20 s and 10 s a run
-    # each, and are what the sequential contender already shows (it fetches one page at a time).
-    cells += [Cell(0, c, 20_000, SWEEP, 3) for c in (1, 2, 4, 8, 16, 32)]
-    cells += [Cell(20, c, 20_000, SWEEP, 3) for c in (1, 2, 4, 16, 32)]
-    cells += [Cell(100, c, 20_000, SWEEP, 3) for c in (4, 16, 32)]
+    # The sweep: 20,000 records. Concurrency 1 at 20 ms and 1 and 2 at 100 ms would take 4 to 20
+    # s a run each, and are what the sequential contender already shows (one page at a time).
+    cells += [Cell(0, c, 20_000, SWEEP_0, _repeats(0, c)) for c in (1, 2, 4, 8, 16, 32)]
+    cells += [Cell(20, c, 20_000, SWEEP, _repeats(20, c)) for c in (2, 4, 16, 32)]
+    cells += [Cell(100, c, 20_000, SWEEP, _repeats(100, c)) for c in (4, 16, 32)]
     return tuple(cells)
 
 
@@ -93,7 +111,6 @@ FULL: Final = Plan(
     decode_repeats=5,
     memory_sizes=(10_000, 60_000, 100_000, 1_000_000),
     memory_contenders=("typed", "raw"),
-    issue2_sizes=(10_000, 60_000),
     warmup_records=2_000,
 )
 
@@ -102,14 +119,16 @@ QUICK: Final = Plan(
     cells=(
         Cell(0, 8, 2_000, HEAD, 1),
         Cell(20, 8, 2_000, HEAD, 1),
-        Cell(0, 1, 2_000, SWEEP, 1),
-        Cell(20, 1, 2_000, SWEEP, 1),
+        Cell(0, 8, 2_000, COLLECT, 1),
+        Cell(0, 4, 2_000, SWEEP_0, 1),
+        Cell(20, 32, 2_000, SWEEP, 1),
+        Cell(100, 8, 2_000, PAIR, 1),
+        Cell(100, 32, 2_000, PAIR, 1),
     ),
     decode_records=1_000,
     decode_repeats=1,
     memory_sizes=(1_000, 5_000),
     memory_contenders=("typed", "raw"),
-    issue2_sizes=(1_000, 5_000),
     warmup_records=200,
 )
 
@@ -121,6 +140,8 @@ class Run:
     seconds: float
     cpu_seconds: float
     server_cpu_seconds: float
+    #: HTTP requests the emulator received during the walk; None when it cannot say.
+    requests: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +169,11 @@ class CellResult:
         cpu = statistics.median(run.cpu_seconds for run in self.of(contender))
         return 1000 * cpu / self.pages
 
+    def requests_per_walk(self, contender: str) -> float | None:
+        """Median HTTP requests the server received per walk (None: not measured)."""
+        counts = [run.requests for run in self.of(contender) if run.requests is not None]
+        return statistics.median(counts) if counts else None
+
     def server_busy(self, contender: str) -> float:
         """Fraction of one core the server used during the runs (1.0: the server was the limit)."""
         return statistics.median(run.server_cpu_seconds / run.seconds for run in self.of(contender))
@@ -174,13 +200,17 @@ class CellResult:
 def timed_walk(contender: str, target: Target, server: Server) -> Run:
     walk = BY_KEY[contender].walk
     gc.collect()  # the previous run's garbage is not this run's cost
+    requests = server.requests_served(settle=True)
     server_cpu = server.cpu_seconds()
     started, cpu = time.perf_counter(), time.process_time()
     seen = walk(target)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_cpu = server.cpu_seconds() - server_cpu
     if seen != target.records:
         raise RuntimeError(f"{contender} saw {seen} records, expected {target.records}")
-    return Run(contender, seen, seconds, cpu, server.cpu_seconds() - server_cpu)
+    after = server.requests_served(settle=True)
+    served = None if after is None or requests is None else after - requests
+    return Run(contender, seen, seconds, cpu, server_cpu, served)
 
 
 def run_cell(cell: Cell, server: Server, progress: Callable[[str], None]) -> CellResult:
@@ -193,6 +223,7 @@ def run_cell(cell: Cell, server: Server, progress: Callable[[str], None]) -> Cel
             runs.append(run)
             progress(
                 f"  {cell.latency_ms:g} ms c={cell.concurrency} {cell.records:,} "
-                f"#{repeat + 1} {contender:<10} {cell.records / run.seconds:>9,.0f} rec/s"
+                f"#{repeat + 1} {contender:<12} {cell.records / run.seconds:>9,.0f} rec/s"
+                f"  {run.requests if run.requests is not None else '-'} requests"
             )
     return CellResult(cell, tuple(runs))

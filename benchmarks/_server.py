@@ -1,11 +1,13 @@
 """The loopback Paren emulator in its own process: client and server never share a loop or core.
 
-Started as ``python -m paren_async serve --port 0 --locations N --latency Xms``; its first stdout
-line says where it listens. One server per (latency, size): latency is fixed for a server's life.
+Started as ``python -m benchmarks._serve --locations N --latency MS`` (the package's emulator plus
+a statistics address); its first stdout line says where it listens and where its statistics are.
+One server per (latency, size): latency is fixed for a server's life.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final
@@ -28,19 +31,33 @@ API_SECRET: Final = "demo"
 PATH: Final = "/metadata/v1/locations"
 
 _LISTENING: Final = re.compile(r"Paren emulator listening on (http://127\.0\.0\.1:\d+)")
+_STATISTICS: Final = re.compile(r"\(statistics: (http://127\.0\.0\.1:\d+/)\)")
 _START_TIMEOUT: Final = 60.0
 #: Idle: under this share of a core over a window of this many seconds.
 _IDLE_SHARE: Final = 0.05
 _IDLE_WINDOW: Final = 0.2
-#: Replaces the serve command (for instance to try a server build elsewhere); split like a shell.
+#: How long a finished walk's last requests may take to leave the server (100 ms latency and
+#: cancelled speculative requests that the server still answers).
+_SETTLE_TIMEOUT: Final = 2.0
+_SETTLE_POLL: Final = 0.01
+#: Replaces the serve command (for instance to try a server build elsewhere); split like a shell
+#: and given ``paren-async serve``'s options. Such a server has no statistics address, so
+#: requests per walk are then not measured.
 ENV_COMMAND: Final = "PAREN_BENCH_SERVE"
+_ROOT: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _command() -> list[str]:
+def _command(locations: int, latency_ms: float) -> list[str]:
     override = os.environ.get(ENV_COMMAND)
     if override:
-        return shlex.split(override)
-    return [sys.executable, "-m", "paren_async", "serve"]
+        return [
+            *shlex.split(override),
+            *("--port", "0", "--locations", str(locations), "--latency", f"{latency_ms:g}ms"),
+        ]
+    return [
+        sys.executable, "-m", "benchmarks._serve",
+        "--locations", str(locations), "--latency", f"{latency_ms:g}",
+    ]  # fmt: skip
 
 
 @dataclass
@@ -50,23 +67,18 @@ class Server:
     locations: int
     latency_ms: float
     url: str = ""
+    #: Where the emulator's counters can be read, or "" when the server has no such address.
+    statistics_url: str = ""
     _process: subprocess.Popen[str] | None = field(default=None, repr=False)
     _ps: psutil.Process | None = field(default=None, repr=False)
 
     def start(self) -> Server:
         if self._process is not None:
             return self  # already running (``with Server(...).start() as server`` is fine)
-        command = [
-            *_command(),
-            "--port",
-            "0",
-            "--locations",
-            str(self.locations),
-            "--latency",
-            f"{self.latency_ms:g}ms",
-        ]
+        command = _command(self.locations, self.latency_ms)
         process = subprocess.Popen(
             command,
+            cwd=_ROOT,  # `-m benchmarks._serve` finds these benchmarks and their paren_async
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -82,6 +94,8 @@ class Server:
                 f"emulator did not start ({' '.join(command)}): first line {line!r}\n{error}"
             )
         self.url = match.group(1)
+        found = _STATISTICS.search(line)
+        self.statistics_url = found.group(1) if found else ""
         # Nobody reads them from here on: drain both pipes so a chatty server never blocks.
         for stream in (process.stdout, process.stderr):
             threading.Thread(target=_drain, args=(stream,), daemon=True).start()
@@ -112,7 +126,31 @@ class Server:
         if self._ps is None:
             return 0.0
         times = self._ps.cpu_times()
-        return times.user + times.system
+        return float(times.user + times.system)
+
+    def statistics(self) -> dict[str, int] | None:
+        """The emulator's counters now (``requests``, ``in_flight``, ...), None if unavailable."""
+        if not self.statistics_url:
+            return None
+        with urllib.request.urlopen(self.statistics_url, timeout=10) as response:  # loopback
+            found: dict[str, int] = json.loads(response.read())
+        return found
+
+    def requests_served(self, *, settle: bool = False) -> int | None:
+        """HTTP requests the emulator has received so far, None if it cannot say.
+
+        ``settle``: first wait (up to 2 s) until no request is in flight, so that a walk that
+        just ended has all its requests counted, including cancelled ones the server still
+        answers.
+        """
+        deadline = time.monotonic() + _SETTLE_TIMEOUT
+        while True:
+            found = self.statistics()
+            if found is None:
+                return None
+            if not settle or found["in_flight"] == 0 or time.monotonic() > deadline:
+                return found["requests"]
+            time.sleep(_SETTLE_POLL)
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -8,7 +8,8 @@ or a patched copy); CONTENDER is a key of ``benchmarks._contenders`` (default ``
 ``.:limit`` is the stack limit. One emulator serves every variant; each round starts one fresh
 interpreter per variant (in alternating order) with ``PYTHONPATH=TREE``, which walks once untimed
 and three times timed. Medians of records/s and of client CPU per page are printed, with each
-variant's ratio to the first one.
+variant's ratio to the first one, and the HTTP requests per walk the server received (all four
+walks of a child counted, divided by four).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ print(json.dumps(runs))
 """
 
 _HERE = Path(__file__).resolve().parent
+#: The child's untimed walk and its three timed ones.
+_WALKS_PER_CHILD = 4
 
 
 def main() -> None:
@@ -71,12 +74,14 @@ def main() -> None:
         variants.append((text, root, key))
 
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in variants}
+    requests: dict[str, list[float]] = {name: [] for name, _, _ in variants}
     with Server(args.records, args.latency) as server:
         BY_KEY["transport"].walk(Target(server.url, args.records, 8))  # fill the server's cache
         for round_ in range(args.rounds):
             order = variants if round_ % 2 == 0 else variants[::-1]
             for name, root, key in order:
                 child = [server.url, str(args.records), str(args.concurrency), key, str(_HERE)]
+                before = server.requests_served(settle=True)
                 completed = subprocess.run(
                     [sys.executable, "-c", _CHILD, *child],
                     env=dict(os.environ, PYTHONPATH=str(root)),
@@ -86,6 +91,9 @@ def main() -> None:
                     check=True,
                 )
                 runs[name] += json.loads(completed.stdout)
+                after = server.requests_served(settle=True)
+                if before is not None and after is not None:
+                    requests[name].append((after - before) / _WALKS_PER_CHILD)
             print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
 
     pages = -(-args.records // 100)
@@ -98,7 +106,11 @@ def main() -> None:
         rate = args.records / statistics.median(wall for wall, _ in found)
         cpu = 1000 * statistics.median(cpu for _, cpu in found) / pages
         first = first or rate
-        print(f"  {name:<40} {rate:>10,.0f} rec/s  {rate / first:5.2f}x  {cpu:5.2f} ms CPU/page")
+        sent = f"{statistics.median(requests[name]):6.1f}" if requests[name] else "     -"
+        print(
+            f"  {name:<40} {rate:>10,.0f} rec/s  {rate / first:5.2f}x  {cpu:5.2f} ms CPU/page"
+            f"  {sent} requests/walk"
+        )
 
 
 if __name__ == "__main__":
