@@ -51,8 +51,10 @@ def snippets(text: str) -> list[Snippet]:
 SNIPPETS = snippets(README.read_text(encoding="utf-8"))
 
 
-def environment(emulator: ParenEmulator | None) -> dict[str, str]:
+def environment(emulator: ParenEmulator | None, home: Path) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("PAREN_")}
+    # A home of its own: tools a snippet runs (dlt's pipeline state) write nothing outside.
+    env.update(HOME=str(home), DLT_DATA_DIR=str(home / ".dlt"))
     if emulator is not None:
         env.update(
             PAREN_BASE_URL=emulator.url,
@@ -113,7 +115,7 @@ async def run_snippet(snippet: Snippet, emulator: ParenEmulator | None, tmp_path
     process = await asyncio.create_subprocess_exec(
         *command,
         cwd=tmp_path,
-        env=environment(emulator),
+        env=environment(emulator, tmp_path),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
