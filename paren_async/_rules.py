@@ -1,8 +1,8 @@
 """Pure paging rules: which page to ask for next, and when a server is not paging at all.
 
 ``Plan`` decides the next ``PageRequest`` from what pages brought back: the first page alone; then
-slow start, one more page in flight per page that came back as big as expected (as TCP does),
-up to ``concurrency``; after a short page, the next one alone to tell the end from a server
+slow start, twice as many pages in flight after each page that came back as big as expected, up
+to ``concurrency``; after a short page, the next one alone to tell the end from a server
 capping pages; the end at a page that brings nothing new. ``Guard`` stops a walk on a server
 that ignores ``offset``. No I/O here: ``PageStream`` feeds them and does the fetching.
 """
@@ -108,7 +108,7 @@ class Plan:
         self.spec = spec
         self.next: PageRequest | None = spec.first()
         self._overlap = 1 if spec.drift_check and spec.page_size >= 2 else 0
-        #: Pages allowed in the window: one more per page that came back as expected.
+        #: Pages allowed in the window: twice as many after each page that came back as expected.
         self.ramp = 1
         #: Records per page the server really gives, once a short page has shown it.
         self.cap: int | None = None
@@ -145,7 +145,7 @@ class Plan:
         """Learn from a page at the head; True when it was as big as expected (the window may
         grow), False when the pages speculated past it must be dropped."""
         if received == assumed:
-            self.ramp += 1
+            self.ramp *= 2
             return True
         self.ramp = 1
         self.next = self._after_short(request, received)
