@@ -42,6 +42,7 @@ from ._pager import Pager
 from ._pagination import PageStream
 from ._statistics import ClientStatistics, WalkStatistics
 from ._transport import AiohttpTransport, MockTransport, Transport
+from ._validators import PageValidators
 from .models import (
     Address,
     BadRecord,
@@ -100,6 +101,7 @@ __all__ = [
     "Page",
     "PageEvent",
     "PageStream",
+    "PageValidators",
     "Pager",
     "PaginationError",
     "ParenClient",

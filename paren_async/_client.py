@@ -7,6 +7,7 @@ import enum
 import ssl
 import weakref
 from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import aiohttp
@@ -350,8 +351,17 @@ class ParenClient:
         def open_stream(decode: Decode[Any], spec: WalkSpec, typed: bool) -> PageStream[Any]:
             self._check_open()
             typed = typed and codec is not RAW
+            validators = spec.validators
+
+            async def fetch_conditional(page: PageRequest) -> Response:
+                request = request_for(page)
+                if validators is not None and not page.reread:
+                    request = replace(request, headers=validators.headers(request.url))
+                self._check_loop()
+                return await self._sender.send(request)
+
             stream: PageStream[Any] = PageStream(
-                fetch, decode, spec,
+                fetch if validators is None else fetch_conditional, decode, spec,
                 record_id=_record_id if typed else raw_id,
                 cheap_ids=typed,
                 url=lambda page: request_for(page).url,

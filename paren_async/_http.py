@@ -56,6 +56,8 @@ class Request:
     timeout: Timeout = DEFAULT_TIMEOUT
     #: The page offset this request fetches, for events and traces; None outside walks.
     offset: int | None = None
+    #: Extra headers (name, value), e.g. a conditional request's ``If-None-Match``.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,12 @@ class Ledger:
                     fresh = fresh[:index]
                     break
             full = kept >= room
-        if mixed:
+        unchanged: tuple[Any, ...] = ()
+        items: tuple[Any, ...]
+        rejected: tuple[BadRecord, ...]
+        if page.unchanged:  # a 304: the fresh entries are ids of records not sent again
+            items, rejected, unchanged = (), (), tuple(fresh)
+        elif mixed:
             items = tuple(e for e in fresh if not isinstance(e, BadRecord))
             rejected = tuple(e for e in fresh if isinstance(e, BadRecord))
         else:
@@ -124,15 +129,16 @@ class Ledger:
             # Ids, never records: records kept alive a page longer are freed from cold memory,
             # which costs about as much as decoding them did (benchmarks/PROFILE.md).
             self._tail = (*self._tail[-1:], fresh_ids[: len(fresh)])
-        self.counts["records"] += len(items)
+        self.counts["records"] += len(items) + len(unchanged)
         self.counts["bad_records"] += len(rejected)
-        cut = Page(
+        cut: Page[T] = Page(
             offset=self.position - len(fresh),
             limit=page.limit,
             items=items,
             duration=page.duration,
             timestamp=page.timestamp,
             rejected=rejected,
+            unchanged=unchanged,
         )
         return cut, full
 
@@ -140,7 +146,10 @@ class Ledger:
 def order(
     page: Page[Any], record_id: Callable[[Any], object], cheap_ids: bool
 ) -> tuple[Sequence[object], Sequence[Any]]:
-    """The page's ids and entries in server order, bad records in their places."""
+    """The page's ids and entries in server order, bad records in their places (an unchanged
+    page's entries are its ids)."""
+    if page.unchanged:
+        return page.unchanged, page.unchanged
     entries: Sequence[Any] = page.items
     if page.rejected:
         merged: list[Any] = list(page.items)

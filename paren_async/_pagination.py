@@ -205,7 +205,7 @@ class PageStream(Generic[T]):
                 self._finish(exc, ended=False)
                 self.close()
                 raise
-            if page.items or page.rejected:
+            if page.items or page.rejected or page.unchanged:
                 self._counts["pages"] += 1
                 elapsed = time.monotonic() - (self._started or 0.0)
                 event = PageEvent(self._path, page.offset, len(page.items), elapsed, self._id)
@@ -354,7 +354,7 @@ class PageStream(Generic[T]):
         found: list[Any] = []
         complete = False
         for _ in range(MAX_REREADS):
-            read = await self._fetch_extra(PageRequest(offset, limit))
+            read = await self._fetch_extra(PageRequest(offset, limit, reread=True))
             read_ids, entries = order(read, self._record_id, self._cheap_ids)
             recovery = self._stitcher.recover(offset, read_ids, first)
             found += [entries[i] for i in recovery.skipped]

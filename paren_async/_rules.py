@@ -15,6 +15,7 @@ from typing import Final, Literal
 
 from ._config import check_concurrency, check_non_negative, check_page_size
 from ._exceptions import PaginationError, ResumePoint, UsageError
+from ._validators import PageValidators
 
 __all__ = ["STALL_LIMIT", "Guard", "PageRequest", "Plan", "WalkSpec"]
 
@@ -36,6 +37,8 @@ class PageRequest:
     #: Asked without an overlap, right after a page that brought only its overlap: empty is the
     #: end, anything else is a server capping pages at one record (checked against what was seen).
     probe: bool = False
+    #: A drift re-read: never conditional (its records must come back whole).
+    reread: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ class WalkSpec:
     bad_records: BadRecords = "skip"
     #: Fetches of one page whose body is garbled (or states a 5xx) before giving up.
     attempts: int = 4
+    #: Conditional requests for the pages the last walk saw a validator for (raw walks).
+    validators: PageValidators | None = None
 
     @classmethod
     def checked(

@@ -91,7 +91,7 @@ class Sender:
         try:
             response = await self._exchange(request)
             status = response.status
-            if retry and not 200 <= status < 300:
+            if retry and not (200 <= status < 300 or (status == 304 and request.headers)):
                 raise decipher_error(request, response, now=time.time())
             return response
         except ParenError as exc:

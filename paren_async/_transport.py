@@ -84,6 +84,8 @@ class AiohttpTransport:
         timeout = request.timeout
         # The header value is a masked str: a traceback formatted with its locals shows '***'.
         headers = {} if request.credentials is None else request.credentials.headers
+        if request.headers:
+            headers = {**headers, **dict(request.headers)}
         # aiohttp's total timeout counts waiting for a pooled connection. An own session's pool is
         # as large as the client's cap on requests in flight, so nothing waits there and aiohttp
         # keeps the time (cheaply); a borrowed session's pool may be smaller, so the attempt limit

@@ -20,7 +20,7 @@ them costs no GC pauses (see ``PERFORMANCE.md``, section 3).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, Generic, TypeVar
 
 import msgspec
 from msgspec.structs import force_setattr
@@ -270,6 +270,9 @@ class Page(ParenModel, Generic[T], frozen=True):
     """One response of a walk: the records at ``offset``, in server order.
 
     ``rejected`` holds the records of the page that could not be decoded (typed walks only).
+    ``unchanged`` holds the ids of records the server said are as they were at the last walk
+    (a conditional request answered 304; ``raw_pages(validators=...)`` only): their bytes are not
+    sent again.
     """
 
     offset: int
@@ -280,7 +283,8 @@ class Page(ParenModel, Generic[T], frozen=True):
     #: When the server produced the response (envelope ``timestamp``), if given and valid.
     timestamp: datetime | None = None
     rejected: tuple[BadRecord, ...] = ()
+    unchanged: tuple[Any, ...] = ()
 
     @property
     def next_offset(self) -> int:
-        return self.offset + len(self.items) + len(self.rejected)
+        return self.offset + len(self.items) + len(self.rejected) + len(self.unchanged)

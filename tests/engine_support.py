@@ -38,6 +38,8 @@ class Collection:
     hang_from: int | None = None
     #: Serve the first page whatever offset is asked (a server that does not page).
     ignore_offset: bool = False
+    #: Send an ETag over each page's ids; answer a matching If-None-Match with 304.
+    etag: bool = False
     served: list[tuple[int, int, int]] = field(default_factory=list)
 
     @classmethod
@@ -62,8 +64,15 @@ class Collection:
         count = limit if self.cap is None else min(limit, self.cap)
         offset = 0 if self.ignore_offset else offset
         page = self.ids[offset : offset + count]
+        headers = {"Content-Type": "application/json"}
+        if self.etag:
+            tag = f'W/"{hash(tuple(page)) & 0xFFFFFFFF:x}"'
+            if dict(request.headers).get("If-None-Match") == tag:
+                self.served.append((offset, limit, -304))
+                return Response(304, {"ETag": tag}, b"")
+            headers["ETag"] = tag
         self.served.append((offset, limit, len(page)))
-        return Response(200, {"Content-Type": "application/json"}, body_of(page))
+        return Response(200, headers, body_of(page))
 
     def insert(self, count: int, at: int, tag: str = "new") -> None:
         self.ids[at:at] = [f"{tag}-{at}-{i}" for i in range(count)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 
 import pytest
 from emulator_support import METADATA, REALTIME, TIMESTAMP, api_for, basic
@@ -245,3 +246,27 @@ async def test_statistics_count_statuses_pages_and_connections(
     paren_emulator.reset_statistics()
     assert paren_emulator.statistics().requests == 0
     assert paren_emulator.requests == ()
+
+
+async def test_etags_are_opt_in_weak_and_answered_304(
+    paren_emulator_factory: EmulatorFactory,
+) -> None:
+    """`etag=True`: a weak ETag over a page's records; If-None-Match with it gets an empty 304;
+    a changed page gets a new tag. Off by default, as Paren documents none."""
+    plain = await paren_emulator_factory(locations=300)
+    async with api_for(plain) as api:
+        assert "etag" not in {k.lower() for k in (await api.get(limit=100, offset=0)).headers}
+    emulator = await paren_emulator_factory(locations=300, etag=True)
+    async with api_for(emulator) as api:
+        first = await api.get(limit=100, offset=0)
+        tag = etag_of(first.headers)
+        assert tag.startswith('W/"')
+        again = await api.get(limit=100, offset=0, headers={"If-None-Match": tag})
+        assert (again.status, again.body, etag_of(again.headers)) == (304, b"", tag)
+        emulator.remove(1, at=5)
+        changed = await api.get(limit=100, offset=0, headers={"If-None-Match": tag})
+        assert changed.status == 200 and etag_of(changed.headers) != tag
+
+
+def etag_of(headers: Mapping[str, str]) -> str:
+    return next(value for name, value in headers.items() if name.lower() == "etag")

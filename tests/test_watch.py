@@ -258,3 +258,38 @@ async def test_unrecovered_drift_decides_no_removal(
     assert drift >= 1
     assert ended[2].complete and ended[2].removed == 150
     assert set(removed_in) == {3}
+
+
+async def test_conditional_requests_when_the_server_sends_validators(
+    paren_emulator_factory: EmulatorFactory,
+) -> None:
+    """With ETags (the emulator's `etag=True`; Paren documents none), an unchanged page costs a
+    304 and no body; a changed page comes back whole and its change is reported; a status
+    period later every page changes and every change is still reported."""
+    clock = FakeClock()
+    emulator = await paren_emulator_factory(locations=LOCATIONS, clock=clock, etag=True)
+    target = emulator.ids()[700]
+
+    def between(number: int) -> None:
+        if number == 2:
+            emulator.set_price(target, 0.77)
+        if number == 3:
+            clock.advance(PERIOD)
+
+    async with client_for(emulator) as client:
+        cycles = await run_cycles(emulator, client, clock, 4, between, first_cycle="silent")
+    not_modified = emulator.statistics().by_status[304]
+    pages = -(-LOCATIONS // 99)
+    # Cycle 2: nothing changed, every page a 304. Cycle 3: one page changed.
+    assert cycles[1].events == []
+    assert [type(e).__name__ for e in cycles[2].events] == ["PriceChanged"]
+    assert cycles[2].events[0].location_id == target  # type: ignore[union-attr]
+    assert not_modified >= 2 * pages - 2
+    # Cycle 4: every status is new; every change is reported, none invented.
+    reported = {
+        (e.location_id, e.evse_id, e.before, e.after)
+        for e in cycles[3].events
+        if isinstance(e, EvseStatusChanged)
+    }
+    assert reported == {(c.location_id, c.evse_id, c.before, c.after) for c in cycles[3].truth}
+    assert all(cycle.end.complete for cycle in cycles)

@@ -54,6 +54,12 @@ class CycleDiff:
         at = page.timestamp
         if at is not None:
             self.last_seen_at = at
+        for location_id in page.unchanged:  # a 304: exactly as last cycle, no event
+            self.records += 1
+            entry = self._entries.get(location_id)
+            if entry is not None:
+                entry.seen = self.cycle
+                entry.missed = False
         for index, raw in enumerate(page.items):
             self.records += 1
             try:

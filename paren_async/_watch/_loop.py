@@ -26,6 +26,7 @@ from paren_async._exceptions import (
     TransportError,
     UsageError,
 )
+from paren_async._validators import PageValidators
 
 from ._complete import WalkCheck
 from ._diff import CycleDiff
@@ -141,6 +142,9 @@ async def _watch(
     filters: Filters,
 ) -> AsyncGenerator[WatchEvent, None]:
     next_start: float | None = None
+    # Conditional requests where the server sends validators (Paren documents none): a page
+    # answered 304 is exactly as last cycle, so it costs no body and yields no event.
+    validators = PageValidators()
     while True:
         if next_start is not None and not await _wait_until(next_start, client, filters):
             return
@@ -150,7 +154,7 @@ async def _watch(
         diff = CycleDiff(state, state.cycle, announce_new=snapshot or state.baseline)
         error: str | None = None
         try:
-            walk = _pager(client, filters).raw_pages()
+            walk = _pager(client, filters).raw_pages(validators=validators)
         except ClientClosedError:
             return
         check = WalkCheck(walk)

@@ -72,6 +72,7 @@ class ParenEmulator:
         gzip: bool = False,
         page_cap: int | None = None,
         ignore_offset: bool = False,
+        etag: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,
@@ -96,6 +97,7 @@ class ParenEmulator:
             gzip=gzip,
             page_cap=page_cap,
             ignore_offset=ignore_offset,
+            etag=etag,
         )
         factory = RecordFactory(seed=seed, clock=clock, cache_size=record_cache)
         self._store = LocationStore(factory, locations)
@@ -199,6 +201,7 @@ class ParenEmulator:
         gzip: bool | Unchanged = UNCHANGED,
         page_cap: int | Unchanged | None = UNCHANGED,
         ignore_offset: bool | Unchanged = UNCHANGED,
+        etag: bool | Unchanged = UNCHANGED,
     ) -> None:
         """Change behaviour options (same meaning as in the constructor) from the next request.
 
@@ -217,6 +220,7 @@ class ParenEmulator:
                 ("gzip", gzip),
                 ("page_cap", page_cap),
                 ("ignore_offset", ignore_offset),
+                ("etag", etag),
             )
             if value is not UNCHANGED
         }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import hmac
 import random
 import socket
@@ -179,6 +180,14 @@ class ServerState:
             body = _wire.error_body(500, "Internal server error", now=now)
             return _reply(outcome, 200, body, _JSON)
         records = self._page(family, request.query, offset, count)
+        validator: dict[str, str] = {}
+        if settings.etag:
+            # Weak: over the records, not the envelope (its timestamp changes every response).
+            tag = f'W/"{hashlib.blake2b(b"".join(records), digest_size=12).hexdigest()}"'
+            if tag in request.headers.get("If-None-Match", ""):
+                outcome.page = True
+                return _reply(outcome, 304, b"", _JSON, {"ETag": tag})
+            validator = {"ETag": tag}
         elapsed = int((time.monotonic() - started) * 1000)
         body = _wire.success_body(records, duration_ms=elapsed, now=now)
         outcome.page = True
@@ -186,9 +195,9 @@ class ServerState:
         if fault is Fault.TRUNCATED_BODY:
             return await _truncated(request, outcome, body)
         if settings.gzip and "gzip" in request.headers.get("Accept-Encoding", ""):
-            headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+            headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding", **validator}
             return _reply(outcome, 200, _wire.compress(body), _JSON, headers)
-        return _reply(outcome, 200, body, _JSON)
+        return _reply(outcome, 200, body, _JSON, validator or None)
 
     def _page(self, family: str, query: Mapping[str, str], offset: int, count: int) -> list[bytes]:
         filters = {name: query[name] for name in FILTERS if query.get(name)}

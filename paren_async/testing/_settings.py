@@ -51,6 +51,8 @@ class Settings:
     gzip: bool
     page_cap: int | None
     ignore_offset: bool
+    #: Send a weak ``ETag`` over each page's records and answer ``If-None-Match`` with 304.
+    etag: bool = False
 
     def __post_init__(self) -> None:
         for name in ("latency", "jitter", "retry_after", "hang"):

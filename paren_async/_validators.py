@@ -1,0 +1,53 @@
+"""Conditional requests: what a page's server-sent validator was, and which records it held.
+
+Paren does not document ``ETag`` or ``Last-Modified``, so nothing depends on them: a walk given
+``PageValidators`` sends ``If-None-Match`` / ``If-Modified-Since`` for a page only when the last
+walk saw a validator for exactly that request, and a 304 then stands for the same records as
+before. Only ids are kept (never bodies), so memory stays a few bytes per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from ._http import header
+
+__all__ = ["PageValidators"]
+
+
+class PageValidators:
+    """Validators of the pages of one walk, for the next walk of the same endpoint and filters.
+
+    Pass the same object to each walk (``pager.raw_pages(validators=...)``). ``hits`` counts the
+    pages a server answered 304.
+    """
+
+    def __init__(self) -> None:
+        self._pages: dict[str, tuple[tuple[tuple[str, str], ...], tuple[object, ...]]] = {}
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def headers(self, url: str) -> tuple[tuple[str, str], ...]:
+        """The conditional headers for a request to ``url`` (none when nothing is known)."""
+        known = self._pages.get(url)
+        return () if known is None else known[0]
+
+    def remember(
+        self, url: str, headers: Mapping[str, str], ids: Callable[[], Sequence[object]]
+    ) -> None:
+        """A 200 for ``url``: keep its validator (if it sent one) and the ids of its records."""
+        etag, modified = header(headers, "ETag"), header(headers, "Last-Modified")
+        conditional: tuple[tuple[str, str], ...] = (("If-None-Match", etag),) if etag else ()
+        if modified:
+            conditional += (("If-Modified-Since", modified),)
+        if conditional:
+            self._pages[url] = (conditional, tuple(ids()))
+        else:
+            self._pages.pop(url, None)
+
+    def ids(self, url: str) -> tuple[object, ...]:
+        """The ids of the records a 304 for ``url`` stands for."""
+        self.hits += 1
+        return self._pages[url][1]
