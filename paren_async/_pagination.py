@@ -233,9 +233,10 @@ class PageStream(Generic[T]):
 
     def _fill(self) -> None:
         """Start fetches up to the ramp, never past a known end or ``max_items``."""
-        plan = self._plan
+        plan, bounded = self._plan, self._spec.max_items is not None
         while len(self._window) < min(plan.ramp, self._spec.concurrency):
-            expected = sum(slot.assumed - slot.request.overlap for slot in self._window)
+            # Records the pages in flight should yield: only max_items needs them.
+            expected = sum(s.assumed - s.request.overlap for s in self._window) if bounded else 0
             request = plan.take(expected, self._counts["records"])
             if request is None:
                 return
