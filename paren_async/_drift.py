@@ -109,11 +109,17 @@ class Stitcher:
         return start, page_offset - start + 1
 
     def recover(
-        self, read_offset: int, read_ids: Sequence[object], page_first: object | None
+        self,
+        read_offset: int,
+        read_ids: Sequence[object],
+        page_first: object | None,
+        *,
+        read_short: bool = True,
     ) -> Recovery:
         """Which records of a re-read were never yielded, up to the page's first record.
 
-        ``page_first`` is None when the page came back empty (the gap then runs to the end).
+        ``page_first`` is None when the page came back empty: the gap then runs to the end, which
+        only a re-read that came back short (``read_short``) has reached.
         """
         seen = self.seen()
         last_seen = next((i for i in range(len(read_ids) - 1, -1, -1) if read_ids[i] in seen), -1)
@@ -123,6 +129,6 @@ class Stitcher:
                 (i for i in range(last_seen + 1, len(read_ids)) if read_ids[i] == page_first), stop
             )
         skipped = tuple(i for i in range(last_seen + 1, stop) if read_ids[i] not in seen)
-        closed = page_first is None or stop < len(read_ids) or last_seen < 0
+        closed = (page_first is None and read_short) or stop < len(read_ids) or last_seen < 0
         last_known = skipped[-1] if skipped else last_seen
         return Recovery(skipped, closed, last_seen >= 0, read_offset + max(last_known, 0))

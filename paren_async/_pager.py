@@ -100,6 +100,8 @@ class Pager(Generic[T]):
     def _decode_conditional(
         self, validators: PageValidators, response: Response, page: PageRequest
     ) -> Page[bytes]:
+        if page.reread:  # whole records, never a validator: the walk may use only some of them
+            return self._decode_raw(response, page)
         url = self._request_for(page).url
         if response.status == 304:
             ids = validators.ids(url)

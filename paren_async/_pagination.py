@@ -281,6 +281,9 @@ class PageStream(Generic[T]):
         elif start > request.overlap:
             self._drift(request.offset, duplicates=start - request.overlap, recovered=0)
         self._stitcher.accept(ids, start)
+        if self._spec.validators is not None:  # a page stitched cleanly may be answered 304 later
+            clean = not recovered and start <= request.overlap
+            self._spec.validators.settle(self._url(request), clean)
         fresh: Sequence[Any] = entries[start:]
         fresh_ids: Sequence[object] = ids[start:]
         if recovered:
@@ -357,7 +360,8 @@ class PageStream(Generic[T]):
         for _ in range(MAX_REREADS):
             read = await self._fetch_extra(PageRequest(offset, limit, reread=True))
             read_ids, entries = order(read, self._record_id, self._cheap_ids)
-            recovery = self._stitcher.recover(offset, read_ids, first)
+            short = len(read_ids) < limit
+            recovery = self._stitcher.recover(offset, read_ids, first, read_short=short)
             found += [entries[i] for i in recovery.skipped]
             self._stitcher.accept([read_ids[i] for i in recovery.skipped])
             if recovery.closed:

@@ -14,6 +14,8 @@ from ._http import header
 
 __all__ = ["PageValidators"]
 
+_Entry = tuple[tuple[tuple[str, str], ...], tuple[object, ...]]
+
 
 class PageValidators:
     """Validators of the pages of one walk, for the next walk of the same endpoint and filters.
@@ -23,7 +25,12 @@ class PageValidators:
     """
 
     def __init__(self) -> None:
-        self._pages: dict[str, tuple[tuple[tuple[str, str], ...], tuple[object, ...]]] = {}
+        self._pages: dict[str, _Entry] = {}
+        #: What each conditional request was sent with: its 304 stands for these ids, whatever
+        #: another walk learnt for the same page meanwhile.
+        self._sent: dict[str, _Entry] = {}
+        #: Pages read, not yet known to have been yielded whole (see ``settle``).
+        self._pending: dict[str, _Entry | None] = {}
         self.hits = 0
 
     def __len__(self) -> int:
@@ -32,7 +39,10 @@ class PageValidators:
     def headers(self, url: str) -> tuple[tuple[str, str], ...]:
         """The conditional headers for a request to ``url`` (none when nothing is known)."""
         known = self._pages.get(url)
-        return () if known is None else known[0]
+        if known is None:
+            return ()
+        self._sent[url] = known
+        return known[0]
 
     def remember(
         self, url: str, headers: Mapping[str, str], ids: Callable[[], Sequence[object]]
@@ -42,12 +52,23 @@ class PageValidators:
         conditional: tuple[tuple[str, str], ...] = (("If-None-Match", etag),) if etag else ()
         if modified:
             conditional += (("If-Modified-Since", modified),)
-        if conditional:
-            self._pages[url] = (conditional, tuple(ids()))
+        self._pending[url] = (conditional, tuple(ids())) if conditional else None
+
+    def settle(self, url: str, whole: bool) -> None:
+        """The walk used the page read for ``url``: keep its validator only if every record of it
+        was yielded (or was the overlap), so that a later 304 never hides a record the caller did
+        not see in its newest form (a page partly dropped as repeats under drift)."""
+        if url not in self._pending:  # a 304: the validator stays, unless the page was not whole
+            if not whole:
+                self._pages.pop(url, None)
+            return
+        entry = self._pending.pop(url)
+        if entry is not None and whole:
+            self._pages[url] = entry
         else:
             self._pages.pop(url, None)
 
     def ids(self, url: str) -> tuple[object, ...]:
         """The ids of the records a 304 for ``url`` stands for."""
         self.hits += 1
-        return self._pages[url][1]
+        return (self._sent.get(url) or self._pages[url])[1]

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from engine_support import Collection, mock_client
+from engine_support import Collection, body_of, mock_client
 
 from paren_async import (
     BadRecordEvent,
@@ -838,3 +838,54 @@ def msgspec_id(record: bytes) -> object:
     import msgspec
 
     return msgspec.json.decode(record)["id"]
+
+
+class TestThirdReview:
+    """Regressions for what a third hostile review found (conditional requests, drift)."""
+
+    async def test_an_empty_tail_page_with_a_full_re_read_keeps_reading(self) -> None:
+        """Inserts before the cursor after the empty tail page was answered: the re-read for it
+        comes back full, so the gap is not closed there; the record after it is not lost."""
+        collection = Collection.of(10)
+        tail_answered = asyncio.Event()
+        inserted = False
+
+        async def handler(request: Any) -> Response:
+            nonlocal inserted
+            offset = int(request.url.split("offset=")[1])
+            if offset == 10 and not tail_answered.is_set():
+                tail_answered.set()
+                return Response(200, {}, body_of([]))
+            if offset == 5 and not inserted:
+                await tail_answered.wait()
+                inserted = True
+                collection.insert(2, at=0)
+            return await collection(request)
+
+        client, transport = mock_client(collection, concurrency=8)
+        transport._handler = handler  # type: ignore[attr-defined]
+        async with client:
+            pager = client.locations(page_size=6)
+            got = [loc.id async for loc in pager]
+        originals = [f"L{i:05d}" for i in range(10)]
+        assert set(originals) <= set(got) or not pager.statistics().complete
+        assert len(got) == len(set(got))
+
+    async def test_walks_sharing_validators_while_a_server_drops_its_etag(self) -> None:
+        """A 304 stands for the ids its own conditional request was sent with: never a KeyError."""
+        from paren_async import PageValidators
+
+        collection = Collection.of(30, etag=True)
+        validators = PageValidators()
+        client, _ = mock_client(collection, concurrency=2)
+        async with client:
+            await client.locations(page_size=10).raw_pages(validators=validators).next_page()
+            first = client.locations(page_size=10).raw_pages(validators=validators)
+            collection.etag = False  # the server stops sending validators for a while
+            other = [
+                p async for p in client.locations(page_size=10).raw_pages(validators=validators)
+            ]
+            collection.etag = True
+            pages = [p async for p in first]
+        covered = [i for p in pages for i in (p.unchanged or [msgspec_id(r) for r in p.items])]
+        assert covered == collection.ids and other

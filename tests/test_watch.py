@@ -293,3 +293,32 @@ async def test_conditional_requests_when_the_server_sends_validators(
     }
     assert reported == {(c.location_id, c.evse_id, c.before, c.after) for c in cycles[3].truth}
     assert all(cycle.end.complete for cycle in cycles)
+
+
+async def test_a_change_seen_only_by_a_drift_re_read_is_still_reported(
+    paren_emulator_factory: EmulatorFactory,
+) -> None:
+    """Regression (third review): a re-read's page never becomes a 304 for the next cycle, so a
+    price changed behind the cursor and met only in a re-read is reported one cycle later."""
+    clock = FakeClock()
+    emulator = await paren_emulator_factory(locations=40, etag=True, clock=clock)
+    ids = emulator.ids()
+    target = ids[12]
+    for_target: list[int] = []
+    async with client_for(emulator) as client:
+        stream = watch_realtime(client, interval=0, page_size=10, concurrency=1)
+        async for event in stream:
+            if isinstance(event, PriceChanged):
+                if event.location_id == target:
+                    for_target.append(event.cycle)
+                if event.cycle == 2 and event.location_id == ids[14]:
+                    emulator.set_price(target, 0.77)  # already compared in this cycle
+                    emulator.remove(1, at=0)  # behind the cursor: the page is re-read
+            if isinstance(event, CycleEnded):
+                if event.cycle == 1:
+                    for index in (5, 14, 23, 32):
+                        emulator.set_price(ids[index], 0.11)
+                if event.cycle == 4:
+                    break
+        await stream.aclose()
+    assert for_target == [3]

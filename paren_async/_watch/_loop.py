@@ -74,7 +74,8 @@ def watch_realtime(
     the next (default 60; a longer walk starts the next at once). ``first_cycle``: ``"snapshot"``
     (default) reports every location of the first cycle as ``LocationAdded``; ``"silent"``
     reports nothing until the first complete cycle has set the baseline. ``resume``: a
-    ``WatchState`` to continue (with the same filters); it is updated in place.
+    ``WatchState`` to continue (with the same filters); it is updated in place, page by page
+    before the page's events are yielded, so save it at a ``CycleEnded`` event.
 
     A cycle whose walk fails (retries exhausted, a broken page...) reports what it saw and ends
     with ``CycleEnded(complete=False, error=...)``; locations it did not reach are not removed.
