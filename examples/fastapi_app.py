@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from starlette.responses import Response
 
 from paren_async import Pager, ParenClient, ParenError, UsageError
@@ -94,39 +94,32 @@ async def healthz(request: Request) -> MsgspecResponse:
     return MsgspecResponse({"paren": healthy}, status_code=200 if healthy else 503)
 
 
-@app.get("/locations", response_class=MsgspecResponse)
-async def locations(
-    request: Request,
+def walk_options(
     max_items: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
     deadline: Annotated[float, Query(gt=0, le=MAX_DEADLINE)] = 5.0,
     state: str | None = None,
-) -> MsgspecResponse:
+) -> dict[str, Any]:
+    """The walk options both routes take from the query string."""
+    return {
+        "offset": offset,
+        "max_items": max_items,
+        "page_size": min(max_items, 100),
+        "deadline": deadline,
+        "state": state,  # None sends no filter
+    }
+
+
+WalkOptions = Annotated[dict[str, Any], Depends(walk_options)]
+
+
+@app.get("/locations", response_class=MsgspecResponse)
+async def locations(request: Request, options: WalkOptions) -> MsgspecResponse:
     """Metadata locations from ``offset``, at most ``max_items``, within ``deadline`` seconds."""
-    walk = _client(request).locations(
-        offset=offset,
-        max_items=max_items,
-        page_size=min(max_items, 100),
-        deadline=deadline,
-        state=state,  # None sends no filter
-    )
-    return await _respond(walk)
+    return await _respond(_client(request).locations(**options))
 
 
 @app.get("/realtime", response_class=MsgspecResponse)
-async def realtime(
-    request: Request,
-    max_items: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    deadline: Annotated[float, Query(gt=0, le=MAX_DEADLINE)] = 5.0,
-    state: str | None = None,
-) -> MsgspecResponse:
+async def realtime(request: Request, options: WalkOptions) -> MsgspecResponse:
     """Realtime locations (status and pricing); the options are those of ``/locations``."""
-    walk = _client(request).realtime_locations(
-        offset=offset,
-        max_items=max_items,
-        page_size=min(max_items, 100),
-        deadline=deadline,
-        state=state,  # None sends no filter
-    )
-    return await _respond(walk)
+    return await _respond(_client(request).realtime_locations(**options))
