@@ -16,6 +16,9 @@ __all__ = ["CHUNK_RECORDS", "Chunks", "as_lines"]
 #: Records per chunk: big enough that DuckDB's per-statement costs are amortised, small enough
 #: that the last chunk, applied after the walk, is quick.
 CHUNK_RECORDS: Final = 10_000
+#: A chunk of at least this many records is handed over early when the receiver is idle: the
+#: database keeps pace with the walk, and what is left to apply when the walk ends is small.
+CHUNK_MINIMUM: Final = 2_000
 
 
 def as_lines(records: Sequence[bytes]) -> bytes:
@@ -34,15 +37,24 @@ class Chunks:
     """Writes pages of records to chunk files; ``ready(path)`` receives each complete one.
 
     ``close()`` hands over the last chunk, an empty one if nothing was written, so that the
-    receiver always gets at least one.
+    receiver always gets at least one. A chunk is handed over at ``size`` records, or at
+    ``minimum`` if ``idle()`` says the receiver has nothing left to do.
     """
 
     def __init__(
-        self, stem: Path, ready: Callable[[Path], None], *, size: int = CHUNK_RECORDS
+        self,
+        stem: Path,
+        ready: Callable[[Path], None],
+        *,
+        size: int = CHUNK_RECORDS,
+        minimum: int = CHUNK_MINIMUM,
+        idle: Callable[[], bool] = lambda: False,
     ) -> None:
         self._stem = stem
         self._ready = ready
         self._size = size
+        self._minimum = min(minimum, size)
+        self._idle = idle
         self._index = 0
         self._count = 0
         self._file: BinaryIO | None = None
@@ -61,7 +73,7 @@ class Chunks:
         file.write(as_lines(records))
         self._count += len(records)
         self.records += len(records)
-        if self._count >= self._size:
+        if self._count >= self._size or (self._count >= self._minimum and self._idle()):
             self._hand_over()
 
     def _hand_over(self) -> None:

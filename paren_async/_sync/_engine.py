@@ -40,8 +40,8 @@ from paren_async._harvest import (
 
 from ._apply import Run, ScopeError, Transaction
 from ._chunks import Chunks
+from ._connect import connect
 from ._outcome import SyncOutcome
-from ._stage import StageError
 from ._walk import walk_into
 
 __all__ = ["SyncOptions", "duckdb_missing", "exit_code_for", "sync"]
@@ -104,7 +104,7 @@ async def sync(
 
     outcome = SyncOutcome(options.into, options.endpoint)
     try:
-        connection = duckdb.connect(str(options.into))
+        connection = connect(options.into)
     except (duckdb.Error, OSError) as exc:  # locked by another sync, unwritable, not DuckDB...
         return _fail(outcome, exc, EXIT_OUTPUT)
     stem = options.into.with_name(options.into.name + SCRATCH)
@@ -124,7 +124,10 @@ async def sync(
                 raise error  # stop the walk: the transaction cannot be committed
         pending.append(worker.submit(transaction.add, chunk))
 
-    chunks = Chunks(stem, ready)
+    def idle() -> bool:
+        return not pending or pending[-1].done()  # the worker applies chunks in order
+
+    chunks = Chunks(stem, ready, idle=idle)
     committed = False
     try:
         connection.execute("SET TimeZone = 'UTC'")  # zone-less timestamps are UTC
@@ -160,7 +163,7 @@ async def sync(
             )
             outcome.counts = await asyncio.wrap_future(worker.submit(finish))
             committed = True
-    except (ScopeError, StageError, duckdb.Error, OSError) as exc:
+    except (ScopeError, duckdb.Error, OSError) as exc:
         return _fail(outcome, exc, EXIT_USAGE if isinstance(exc, ScopeError) else EXIT_OUTPUT)
     finally:
         outcome.elapsed = time.monotonic() - started
