@@ -32,9 +32,18 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     import duckdb
 
     connection = duckdb.connect()
+    quoted = "'" + str(path).replace("'", "''") + "'"
     try:
-        quoted = "'" + str(path).replace("'", "''") + "'"
-        connection.execute(f"ATTACH {quoted} AS {ALIAS} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        try:
+            connection.execute(f"ATTACH {quoted} AS {ALIAS} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        except (
+            duckdb.BinderException,
+            duckdb.InvalidInputException,
+            duckdb.NotImplementedException,
+        ):
+            # A DuckDB without the option, or a storage version that cannot hold it: DuckDB's
+            # row groups are only slower for a first sync, never wrong.
+            connection.execute(f"ATTACH {quoted} AS {ALIAS}")
         connection.execute(f"USE {ALIAS}")
     except BaseException:
         connection.close()
