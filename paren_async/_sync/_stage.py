@@ -25,6 +25,12 @@ def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: object = Non
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def _counts(connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, int]:
+    row = connection.execute(sql).fetchone()
+    assert row is not None  # an aggregate without GROUP BY has one row
+    return int(row[0]), int(row[1])
+
+
 def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -102,11 +108,9 @@ def stage(
         "CREATE OR REPLACE TEMP TABLE sync_lines AS "
         f"SELECT raw, md5(raw) AS hash, {_ID} AS id{doc} FROM {_read_lines(chunk)}"
     )
-    records = scalar(connection, "SELECT count(*) FROM sync_lines")
-    with_id = scalar(connection, "SELECT count(*) FROM sync_lines WHERE id IS NOT NULL")
+    records, with_id = _counts(connection, "SELECT count(*), count(id) FROM sync_lines")
     connection.execute(_INCOMING)
-    fresh = scalar(connection, "SELECT count(*) FROM sync_incoming")
-    unique = scalar(connection, "SELECT count(DISTINCT id) FROM sync_incoming")
+    fresh, unique = _counts(connection, "SELECT count(*), count(DISTINCT id) FROM sync_incoming")
     if unique != fresh:
         connection.execute(_DEDUPLICATE)
     connection.execute("INSERT INTO sync_seen SELECT id FROM sync_incoming")
