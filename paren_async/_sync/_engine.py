@@ -131,6 +131,11 @@ async def sync(
     committed = False
     try:
         connection.execute("SET TimeZone = 'UTC'")  # zone-less timestamps are UTC
+        # While the walk goes on, one DuckDB thread: a chunk's statements are small (one row
+        # group) and gain nothing from more, while DuckDB's idle workers take CPU from the walk
+        # and the server (measured: 100,000 records at 20 ms, 5.1-5.6 s with 2 threads, 4.7-4.8 s
+        # with 1). The removals and the commit after the walk get them all back.
+        connection.execute("SET threads = 1")
         await asyncio.wrap_future(worker.submit(transaction.begin))
         with _signals(handle_signals) as signals:
             try:
@@ -154,6 +159,7 @@ async def sync(
                 return outcome
             signals.cancel = False  # from here on a signal waits for the commit
             error = str(walk.error) if walk.error else None
+            connection.execute("RESET threads")
             finish = functools.partial(
                 transaction.finish,
                 complete=walk.complete,

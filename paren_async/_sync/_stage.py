@@ -1,10 +1,10 @@
 """One chunk of the walk's NDJSON into temp tables, by DuckDB's readers.
 
-Each chunk is read once, as text, one line per record, with DuckDB's CSV reader (``\\x01`` as
-delimiter and no quoting: valid JSON never holds a raw control character): the exact text is
-kept and hashed as sent (``md5`` of its UTF-8 bytes). Only the lines that are new or changed are
-then parsed, once each, by ``json_transform`` into typed columns (``JSON_STRUCTURE``). The temp
-tables are connection-local: they never touch the database file.
+Each chunk is read once, as text, one line per record (hash, ``\\x01``, JSON: ``as_lines``),
+with DuckDB's CSV reader (``\\x01`` as delimiter and no quoting: valid JSON never holds a raw
+control character): the exact text is kept with its content hash. Only the lines that are new
+or changed are then parsed, once each, by ``json_transform`` into typed columns
+(``JSON_STRUCTURE``). The temp tables are connection-local: they never touch the database file.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def _quoted(path: Path) -> str:
 
 def _read_lines(path: Path) -> str:
     return (
-        f"read_csv({_quoted(path)}, columns={{'raw': 'VARCHAR'}}, header=false, delim='\x01', "
+        f"read_csv({_quoted(path)}, columns={{'hash': 'VARCHAR', 'raw': 'VARCHAR'}}, header=false, "
+        "delim='\x01', "
         "quote='', escape='', auto_detect=false, new_line='\\n')"
     )
 
@@ -106,7 +107,7 @@ def stage(
     doc = f", {_PARSE} AS doc" if parse else ""
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE sync_lines AS "
-        f"SELECT raw, md5(raw) AS hash, {_ID} AS id{doc} FROM {_read_lines(chunk)}"
+        f"SELECT raw, hash, {_ID} AS id{doc} FROM {_read_lines(chunk)}"
     )
     records, with_id = _counts(connection, "SELECT count(*), count(id) FROM sync_lines")
     connection.execute(_INCOMING)
