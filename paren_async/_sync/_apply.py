@@ -3,6 +3,8 @@
 ``begin()`` opens the transaction; each ``add(chunk)`` stages a chunk of the walk, classifies
 its records against ``locations`` by content hash, writes their ``changes`` rows and replaces
 their rows; ``finish()`` records removals (a complete walk only), the ``runs`` row, and commits.
+Into a database without locations (a first sync) there is nothing to compare with: each chunk
+is a bulk insert whose only change rows are ``added``, and there is nothing to remove.
 Until the commit nothing is visible to other connections, and a process killed at any moment
 leaves the previous state: DuckDB drops an uncommitted transaction when it reopens the file. The
 next run then starts from that state as if the killed one never happened.
