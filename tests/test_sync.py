@@ -15,6 +15,7 @@ from sync_support import Feed, files, location, rows, serve_feed, state
 
 from paren_async import ParenClient, RetryPolicy, WalkStatistics
 from paren_async._sync import SyncOptions, SyncOutcome, sync, walk_complete
+from paren_async._sync._chunks import Chunks
 from paren_async.testing import EmulatorFactory, Fault, ParenEmulator
 
 NO_RETRY = RetryPolicy(max_attempts=1)
@@ -298,3 +299,29 @@ async def test_sync_leaves_no_task_thread_or_scratch(tmp_path: Path) -> None:
     assert set(threading.enumerate()) <= before
     assert files(tmp_path) == ["stations.duckdb"]
     assert json.loads(json.dumps(outcome.as_json()))["event"] == "sync.done"
+
+
+def test_chunks_hand_over_early_only_to_an_idle_receiver(tmp_path: Path) -> None:
+    """Full chunks always; a chunk of ``minimum`` records only while the receiver is idle."""
+    handed: list[list[bytes]] = []
+    idle = [False]
+
+    def ready(path: Path) -> None:
+        handed.append(path.read_bytes().splitlines())
+        path.unlink()
+
+    chunks = Chunks(tmp_path / "s", ready, size=10, minimum=4, idle=lambda: idle[0])
+    page = [b'{"id":"%d"}' % i for i in range(3)]
+    chunks.write(page)
+    chunks.write(page)  # 6 records, receiver busy: kept
+    assert handed == []
+    idle[0] = True
+    chunks.write(page)  # 9 >= 4 and idle: handed over
+    assert [len(lines) for lines in handed] == [9]
+    idle[0] = False
+    for _ in range(4):
+        chunks.write(page)  # 12 >= 10: handed over although busy
+    chunks.close()
+    assert [len(lines) for lines in handed] == [9, 12]
+    hash_, record = handed[0][0].split(b"\x01")
+    assert (hash_.decode(), record) == (hashlib.md5(b'{"id":"0"}').hexdigest(), b'{"id":"0"}')

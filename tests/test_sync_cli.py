@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sync_support import files, rows, state
 
+from benchmarks.bench_sync import LABELS
 from paren_async.testing import EmulatorFactory, ParenEmulator
 
 pytestmark = pytest.mark.slow
@@ -192,10 +193,13 @@ async def test_interrupt_exits_130_and_changes_nothing(
     assert files(tmp_path) == ["stations.duckdb"]
 
 
-async def test_the_sync_benchmark_runs_and_counts_exactly() -> None:
-    """``benchmarks/bench_sync.py`` on a tiny collection: figures for all three, exact changes."""
+async def test_the_sync_benchmark_runs_and_counts_exactly(tmp_path: Path) -> None:
+    """``benchmarks/bench_sync.py`` on a tiny collection: figures for all three, exact changes,
+    and its results file written where asked, with the command that made it."""
+    written = tmp_path / "RESULTS-sync.md"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.bench_sync", "--records", "1500", "--changes", "5",
+        "--out", str(written),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -205,3 +209,7 @@ async def test_the_sync_benchmark_runs_and_counts_exactly() -> None:
     out = stdout.decode()
     assert all(f"  {name} " in out for name in ("harvest", "sync", "resync")), out
     assert "recorded (exact)" in out
+    results = written.read_text(encoding="utf-8")
+    assert f"python -m benchmarks.bench_sync --records 1500 --changes 5 --out {written}" in results
+    assert "Change count check: **exact**" in results
+    assert all(f"| {LABELS[name]} |" in results for name in ("harvest", "sync", "resync"))

@@ -3,6 +3,8 @@
 ``begin()`` opens the transaction; each ``add(chunk)`` stages a chunk of the walk, classifies
 its records against ``locations`` by content hash, writes their ``changes`` rows and replaces
 their rows; ``finish()`` records removals (a complete walk only), the ``runs`` row, and commits.
+Into a database without locations (a first sync) there is nothing to compare with: each chunk
+is a bulk insert whose only change rows are ``added``, and there is nothing to remove.
 Until the commit nothing is visible to other connections, and a process killed at any moment
 leaves the previous state: DuckDB drops an uncommitted transaction when it reopens the file. The
 next run then starts from that state as if the killed one never happened.
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 from ._diff import DIFF
 from ._flatten import FLATTEN, ROWS, deduplicate
 from ._schema import create_tables
-from ._stage import NEW, Staged, parse, scalar, stage
+from ._stage import NEW, NEW_ALL, Staged, scalar, stage
 
 if TYPE_CHECKING:
     import duckdb
@@ -81,6 +83,14 @@ SELECT k.id, k.kind, l.raw AS old_raw, l.current_pricing AS old_pricing, l.first
 FROM sync_kinds AS k LEFT JOIN locations AS l ON l.id = k.id AND k.kind <> 'added'
 """
 
+# Into an empty database: every new id of the chunk is an addition.
+_ADDED: Final = """
+CREATE OR REPLACE TEMP TABLE sync_delta AS
+SELECT id, 'added' AS kind, NULL::VARCHAR AS old_raw, NULL::VARCHAR AS old_pricing,
+       NULL::TIMESTAMPTZ AS first_seen
+FROM sync_incoming
+"""
+
 _GONE: Final = "(SELECT id FROM sync_delta WHERE kind <> 'added')"
 # Deletes of changed and removed rows, then inserts of the new ones: a removal step runs the
 # deletes alone (_APPLY[:3]).
@@ -121,6 +131,8 @@ class Transaction:
         self._staged = Staged()
         self._touched = 0
         self.run_id = 0
+        #: The database held no location when the run began: every record is an addition.
+        self.bulk = False
 
     def begin(self) -> None:
         """Open the transaction; raises ``ScopeError`` if the database is another's."""
@@ -138,6 +150,7 @@ class Transaction:
                 f"{run.endpoint} with filters {run.filters_json}: sync into another file"
             )
         self.run_id = scalar(connection, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")
+        self.bulk = not scalar(connection, "SELECT count(*) FROM locations")
 
     def add(self, chunk: Path) -> None:
         """Apply one chunk of the walk: additions and changes, never removals.
@@ -145,10 +158,16 @@ class Transaction:
         Every run adds at least one chunk, if empty, before ``finish()``.
         """
         connection = self._connection
-        stage(connection, chunk, self._staged)
+        stage(connection, chunk, self._staged, parse=self.bulk)
+        if self.bulk:
+            # Nothing to compare with (ids repeated within the run are already dropped by
+            # ``stage``): every record is added, and its only change row is ``added``.
+            if scalar(connection, "SELECT count(*) FROM sync_incoming"):
+                self._execute(_ADDED, NEW_ALL, *FLATTEN, DIFF[0], *_APPLY[3:])
+            chunk.unlink()
+            return
         connection.execute(_KINDS)
         if scalar(connection, "SELECT count(*) FROM sync_kinds"):  # else nothing to parse
-            parse(connection, chunk)
             changed = scalar(connection, "SELECT count(*) FROM sync_kinds WHERE kind = 'changed'")
             self._touched += changed
             self._execute(_DELTA, NEW, *FLATTEN, DIFF[0])
@@ -174,7 +193,8 @@ class Transaction:
     ) -> Counts:
         """Record removals if ``complete``, then the run; commit. Returns the run's counts."""
         connection = self._connection
-        if complete:
+        # Into an empty database, every location there was seen by this walk: none removed.
+        if complete and not self.bulk:
             self._execute(_REMOVED, _DELTA, DIFF[0], *_APPLY[:3])
         tally = connection.execute(_TALLY, {"run": self.run_id}).fetchone()
         assert tally is not None

@@ -1,44 +1,65 @@
 """Flat rows from the typed read of the walk's NDJSON, in DuckDB SQL.
 
-DuckDB's JSON reader (``read_json`` with the declared ``JSON_COLUMNS``) parses each record once,
-in parallel, straight into typed columns; every scalar is declared ``VARCHAR`` and coerced here
-where the meaning is clear (numbers sent as strings, with spaces; statuses in any case or with
-stray whitespace; zone-less timestamps are UTC), NULL otherwise. With ``ignore_errors`` a value
-of the wrong shape (``evses`` an object, ``operator`` a string) reads as NULL: one messy field
-never fails a sync, and a record whose ``evses`` are ``null`` simply has none.
+DuckDB's ``json_transform`` (with the declared ``JSON_STRUCTURE``) parses each record's text once,
+straight into typed columns; every scalar is declared ``VARCHAR`` and coerced here where the
+meaning is clear (numbers sent as strings, with spaces; statuses in any case or with stray
+whitespace; zone-less timestamps are UTC), NULL otherwise. A value of the wrong shape (``evses``
+an object, ``operator`` a string) reads as NULL: one messy field never fails a sync, and a record
+whose ``evses`` are ``null`` simply has none.
 
-Input: the temp view ``sync_new`` (typed columns plus ``raw`` and ``hash``) of the records to
+Input: the temp table ``sync_new`` (typed columns plus ``raw`` and ``hash``) of the records to
 (re)write. Outputs, all temp tables: ``sync_evses``, ``sync_connectors``, ``sync_prices``; then
 ``ROWS`` selects the rows for ``locations``.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
 from ._schema import LOCATION_COLUMNS, STANDARDS, STATUSES
 
-__all__ = ["FLATTEN", "JSON_COLUMNS", "ROWS", "deduplicate"]
+__all__ = ["FLATTEN", "JSON_COLUMNS", "JSON_STRUCTURE", "ROWS", "deduplicate"]
 
 _V: Final = "VARCHAR"
-_CONNECTOR: Final = (
-    f"STRUCT(id {_V}, standard {_V}, format {_V}, power_type {_V}, max_voltage {_V}, "
-    f"max_amperage {_V}, max_electric_power {_V}, last_updated {_V})"
-)
-_EVSE: Final = f"STRUCT(id {_V}, status {_V}, last_updated {_V}, connectors {_CONNECTOR}[])"
+_CONNECTOR: Final = dict.fromkeys(
+    (
+        "id", "standard", "format", "power_type", "max_voltage", "max_amperage",
+        "max_electric_power", "last_updated",
+    ),
+    _V,
+)  # fmt: skip
+_EVSE: Final = {"id": _V, "status": _V, "last_updated": _V, "connectors": [_CONNECTOR]}
 
-#: ``read_json``'s ``columns=``: the parts of a location the tables use. Pricing stays JSON: its
-#: ``pricing_components`` may be an object or an array.
-JSON_COLUMNS: Final = {
-    "id": _V,
-    "name": _V,
-    "operator": f"STRUCT(name {_V})",
-    "last_updated": _V,
-    "address": f"STRUCT(address {_V}, city {_V}, postal_code {_V}, state {_V}, country {_V}, "
-    f"coordinates STRUCT(latitude {_V}, longitude {_V}))",
-    "charging_pool": f"STRUCT(id {_V}, model {_V}, program {_V}, last_updated {_V}, "
-    f"current_pricing JSON, evses {_EVSE}[])",
-}
+#: ``json_transform``'s structure: the parts of a location the tables use. Pricing stays JSON:
+#: its ``pricing_components`` may be an object or an array.
+JSON_STRUCTURE: Final = json.dumps(
+    {
+        "id": _V,
+        "name": _V,
+        "operator": {"name": _V},
+        "last_updated": _V,
+        "address": {
+            "address": _V,
+            "city": _V,
+            "postal_code": _V,
+            "state": _V,
+            "country": _V,
+            "coordinates": {"latitude": _V, "longitude": _V},
+        },
+        "charging_pool": {
+            "id": _V,
+            "model": _V,
+            "program": _V,
+            "last_updated": _V,
+            "current_pricing": "JSON",
+            "evses": [_EVSE],
+        },
+    },
+    separators=(",", ":"),
+)
+#: The top-level keys of ``JSON_STRUCTURE``: the columns of ``sync_new`` besides ``raw``, ``hash``.
+JSON_COLUMNS: Final = tuple(json.loads(JSON_STRUCTURE))
 
 
 def _number(expression: str) -> str:

@@ -67,7 +67,7 @@ TABLES: Final = {
     "locations": f"""
         {_LOCATIONS},
         current_pricing VARCHAR,
-        raw VARCHAR,
+        raw VARCHAR USING COMPRESSION zstd,
         hash VARCHAR,
         first_seen TIMESTAMPTZ,
         last_changed TIMESTAMPTZ

@@ -1,11 +1,10 @@
 """One chunk of the walk's NDJSON into temp tables, by DuckDB's readers.
 
-Each chunk is read twice, both times by DuckDB in parallel: as JSON into typed columns
-(``read_json`` with ``JSON_COLUMNS``), and as text, one line per record, with the CSV reader
-(``\\x01`` as delimiter and no quoting: valid JSON never holds a raw control character). Row i
-of one read is line i of the other, so each record's parsed fields are paired with its exact
-text, which is kept and hashed as sent (``md5`` of its UTF-8 bytes). The temp tables
-are connection-local: they never touch the database file.
+Each chunk is read once, as text, one line per record (hash, ``\\x01``, JSON: ``as_lines``),
+with DuckDB's CSV reader (``\\x01`` as delimiter and no quoting: valid JSON never holds a raw
+control character): the exact text is kept with its content hash. Only the lines that are new
+or changed are then parsed, once each, by ``json_transform`` into typed columns
+(``JSON_STRUCTURE``). The temp tables are connection-local: they never touch the database file.
 """
 
 from __future__ import annotations
@@ -13,21 +12,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from ._flatten import JSON_COLUMNS
+from ._flatten import JSON_COLUMNS, JSON_STRUCTURE
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["NEW", "StageError", "Staged", "parse", "scalar", "stage"]
-
-
-class StageError(Exception):
-    """The walk's records could not be read back consistently."""
+__all__ = ["NEW", "NEW_ALL", "Staged", "scalar", "stage"]
 
 
 def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:
     row = connection.execute(sql, params).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def _counts(connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, int]:
+    row = connection.execute(sql).fetchone()
+    assert row is not None  # an aggregate without GROUP BY has one row
+    return int(row[0]), int(row[1])
 
 
 def _quoted(path: Path) -> str:
@@ -36,16 +37,9 @@ def _quoted(path: Path) -> str:
 
 def _read_lines(path: Path) -> str:
     return (
-        f"read_csv({_quoted(path)}, columns={{'raw': 'VARCHAR'}}, header=false, delim='\x01', "
+        f"read_csv({_quoted(path)}, columns={{'hash': 'VARCHAR', 'raw': 'VARCHAR'}}, header=false, "
+        "delim='\x01', "
         "quote='', escape='', auto_detect=false, new_line='\\n')"
-    )
-
-
-def _read_json(path: Path) -> str:
-    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in JSON_COLUMNS.items())
-    return (
-        f"read_json({_quoted(path)}, format='newline_delimited', columns={{{columns}}}, "
-        "ignore_errors=true)"
     )
 
 
@@ -66,14 +60,29 @@ _DEDUPLICATE: Final = """
 DELETE FROM sync_incoming WHERE line NOT IN (SELECT min(line) FROM sync_incoming GROUP BY id)
 """
 
-#: The chunk's records, parsed and as text, for the lines in ``sync_delta`` (added or changed).
-#: Row i of each read is line i of the chunk: DuckDB keeps insertion order.
-NEW: Final = """
+# A line that is not JSON at all (never sent by the client, which checks pages) gets NULL fields.
+_FIELDS: Final = ", ".join(f"doc.{name} AS {name}" for name in JSON_COLUMNS)
+_PARSE: Final = f"try(json_transform(raw, '{JSON_STRUCTURE}'))"
+
+#: The chunk's records to (re)write, parsed, with their text: the lines in ``sync_delta`` (added
+#: or changed), each parsed once.
+NEW: Final = f"""
+CREATE OR REPLACE TEMP TABLE sync_new AS
+SELECT {_FIELDS}, raw, hash
+FROM (
+    SELECT {_PARSE} AS doc, l.raw, l.hash
+    FROM sync_lines AS l
+    WHERE l.rowid IN (SELECT i.line FROM sync_incoming AS i JOIN sync_delta AS d USING (id)
+                      WHERE d.kind <> 'removed')
+)
+"""
+
+#: ``NEW`` when every record of the chunk is to be written (a bulk load, after ``stage`` with
+#: ``parse``): a view of the lines parsed as they were read, copying nothing.
+NEW_ALL: Final = f"""
 CREATE OR REPLACE TEMP VIEW sync_new AS
-SELECT j.*, l.raw, l.hash
-FROM sync_typed AS j JOIN sync_lines AS l ON j.rowid = l.rowid
-WHERE j.rowid IN (SELECT i.line FROM sync_incoming AS i JOIN sync_delta AS d USING (id)
-                  WHERE d.kind <> 'removed')
+SELECT {_FIELDS}, raw, hash FROM sync_lines
+WHERE rowid IN (SELECT line FROM sync_incoming)
 """
 
 
@@ -86,34 +95,26 @@ class Staged:
         self.duplicates = 0
 
 
-def stage(connection: duckdb.DuckDBPyConnection, chunk: Path, staged: Staged) -> None:
+def stage(
+    connection: duckdb.DuckDBPyConnection, chunk: Path, staged: Staged, *, parse: bool = False
+) -> None:
     """Load ``chunk``'s text (replacing the last chunk's): ``sync_lines(raw, hash, id)`` by line,
     ``sync_incoming(line, id, hash)`` for the ids new in this run, added to ``sync_seen(id)``.
+
+    ``parse``: also parse every line as it is read (``sync_lines.doc``), for ``NEW_ALL``.
     """
     connection.execute("CREATE TEMP TABLE IF NOT EXISTS sync_seen (id VARCHAR)")
+    doc = f", {_PARSE} AS doc" if parse else ""
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE sync_lines AS "
-        f"SELECT raw, md5(raw) AS hash, {_ID} AS id FROM {_read_lines(chunk)}"
+        f"SELECT raw, hash, {_ID} AS id{doc} FROM {_read_lines(chunk)}"
     )
-    records = scalar(connection, "SELECT count(*) FROM sync_lines")
-    with_id = scalar(connection, "SELECT count(*) FROM sync_lines WHERE id IS NOT NULL")
+    records, with_id = _counts(connection, "SELECT count(*), count(id) FROM sync_lines")
     connection.execute(_INCOMING)
-    fresh = scalar(connection, "SELECT count(*) FROM sync_incoming")
-    unique = scalar(connection, "SELECT count(DISTINCT id) FROM sync_incoming")
+    fresh, unique = _counts(connection, "SELECT count(*), count(DISTINCT id) FROM sync_incoming")
     if unique != fresh:
         connection.execute(_DEDUPLICATE)
     connection.execute("INSERT INTO sync_seen SELECT id FROM sync_incoming")
     staged.records += records
     staged.rejected += records - with_id
     staged.duplicates += with_id - unique
-
-
-def parse(connection: duckdb.DuckDBPyConnection, chunk: Path) -> None:
-    """Parse ``chunk`` into ``sync_typed``: only for chunks holding new or changed records."""
-    connection.execute(
-        f"CREATE OR REPLACE TEMP TABLE sync_typed AS SELECT * FROM {_read_json(chunk)}"
-    )
-    typed = scalar(connection, "SELECT count(*) FROM sync_typed")
-    lines = scalar(connection, "SELECT count(*) FROM sync_lines")
-    if typed != lines:  # never seen: the client hands over valid JSON only
-        raise StageError(f"DuckDB read {typed} JSON records from {lines} lines of {chunk}")
