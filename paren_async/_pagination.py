@@ -281,9 +281,8 @@ class PageStream(Generic[T]):
         elif start > request.overlap:
             self._drift(request.offset, duplicates=start - request.overlap, recovered=0)
         self._stitcher.accept(ids, start)
-        if self._spec.validators is not None:  # a page stitched cleanly may be answered 304 later
-            clean = not recovered and start <= request.overlap
-            self._spec.validators.settle(self._url(request), clean)
+        if (validators := self._spec.validators) is not None:  # clean pages may be 304s later
+            validators.settle(self._url(request), not recovered and start <= request.overlap)
         fresh: Sequence[Any] = entries[start:]
         fresh_ids: Sequence[object] = ids[start:]
         if recovered:
