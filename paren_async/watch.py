@@ -11,20 +11,19 @@ See ``watch_realtime`` for cycles, completeness and removals, and the README's "
 status" section.
 """
 
-from ._watch import (
+from ._watch._events import (
     CycleEnded,
     EvseState,
     EvseStatusChanged,
-    FirstCycle,
     LocationAdded,
     LocationChanged,
     LocationRemoved,
     LocationState,
     PriceChanged,
     WatchEvent,
-    WatchState,
-    watch_realtime,
 )
+from ._watch._loop import FirstCycle, watch_realtime
+from ._watch._state import WatchState
 
 __all__ = [
     "CycleEnded",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -94,3 +95,16 @@ class Api:
 async def api_for(emulator: ParenEmulator, **session_options: Any) -> AsyncIterator[Api]:
     async with aiohttp.ClientSession(**session_options) as session:
         yield Api(emulator, session)
+
+
+def emulator_env(emulator: ParenEmulator | None, **changes: str) -> dict[str, str]:
+    """This process's environment without ``PAREN_*``, pointed at ``emulator`` if given."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PAREN_")}
+    if emulator is not None:
+        env.update(
+            PAREN_BASE_URL=emulator.url,
+            PAREN_API_KEY=emulator.api_key,
+            PAREN_API_SECRET=emulator.api_secret,
+        )
+    env.update(changes)
+    return env

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+from conftest import fetch_tasks, settle
 from engine_support import Collection, body_of, mock_client
 
 from paren_async import (
@@ -25,17 +26,6 @@ from paren_async import (
     TimeoutError,
     TransportError,
 )
-
-
-def leftover_tasks() -> set[asyncio.Task[Any]]:
-    """Every task of this loop still alive, but the test's own: no names involved."""
-    current = asyncio.current_task()
-    return {task for task in asyncio.all_tasks() if task is not current and not task.done()}
-
-
-async def settle() -> None:
-    for _ in range(3):
-        await asyncio.sleep(0)
 
 
 class TestCappedPages:
@@ -339,7 +329,7 @@ class TestAbandonedWalks:
             if not keep_reference:
                 del walk
             await settle()
-            assert leftover_tasks() == set()
+            assert fetch_tasks() == set()
 
     async def test_an_exception_in_the_loop_body(self) -> None:
         """An error raised by the caller's own code leaves nothing behind."""
@@ -350,7 +340,7 @@ class TestAbandonedWalks:
                     await asyncio.sleep(0.01)
                     1 / 0  # noqa: B018
             await settle()
-            assert leftover_tasks() == set()
+            assert fetch_tasks() == set()
 
     async def test_garbage_collection_of_a_cycle(self) -> None:
         """A walk kept alive only by a reference cycle is closed when the collector runs."""
@@ -364,7 +354,7 @@ class TestAbandonedWalks:
             del holder
             gc.collect()
             await settle()
-            assert leftover_tasks() == set()
+            assert fetch_tasks() == set()
 
     async def test_closing_the_client_ends_its_walks_with_a_typed_error(self) -> None:
         """A walk interrupted by `aclose()` raises ClientClosedError, not a stray CancelledError."""
@@ -384,7 +374,7 @@ class TestAbandonedWalks:
                 pass
         await closer
         await settle()
-        assert leftover_tasks() == set()
+        assert fetch_tasks() == set()
 
 
 class TestEventLoops:
@@ -554,7 +544,7 @@ class TestHostileReview:
                 await asyncio.sleep(0.01)
                 break
             await settle()
-            assert leftover_tasks() == set()
+            assert fetch_tasks() == set()
             del kept
 
     async def test_a_dropped_stream_is_collected_although_its_fetches_run(self) -> None:
@@ -568,7 +558,7 @@ class TestHostileReview:
             del stream
             gc.collect()
             await settle()
-            assert leftover_tasks() == set()
+            assert fetch_tasks() == set()
             assert pager.statistics().records == 100  # its account outlives it
 
     @pytest.mark.parametrize(
@@ -729,7 +719,7 @@ class TestSecondReview:
                 pass
             await closer
             await settle()
-            assert leftover_tasks() == set()
+            assert fetch_tasks() == set()
 
     async def test_a_bad_record_without_id_at_a_page_boundary_counts_once(self) -> None:
         """The overlap record may be a record with no id: it is still the overlap."""

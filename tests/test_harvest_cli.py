@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import os
 import random
 import signal
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import emulator_env
 
 from paren_async import ParenClient
 from paren_async.testing import EmulatorFactory, Fault, ParenEmulator
@@ -38,17 +38,6 @@ class Run:
         return summary
 
 
-def env_for(emulator: ParenEmulator, **changes: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PAREN_")}
-    env.update(
-        PAREN_BASE_URL=emulator.url,
-        PAREN_API_KEY=emulator.api_key,
-        PAREN_API_SECRET=emulator.api_secret,
-    )
-    env.update(changes)
-    return env
-
-
 async def harvest(
     emulator: ParenEmulator,
     cwd: Path,
@@ -65,7 +54,7 @@ async def harvest(
         "harvest",
         *args,
         cwd=cwd,
-        env=env or env_for(emulator),
+        env=env or emulator_env(emulator),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -322,7 +311,7 @@ async def test_exhausted_retries_exit_4_and_only_resume_continues(
 
 async def test_authentication_failure_exits_3(emulator: ParenEmulator, tmp_path: Path) -> None:
     """Wrong credentials exit 3, leave no files, and never print the secret."""
-    env = env_for(emulator, PAREN_API_SECRET="wrong-secret-4471")
+    env = emulator_env(emulator, PAREN_API_SECRET="wrong-secret-4471")
     run = await harvest(emulator, tmp_path, "--out", "o.ndjson", env=env)
     assert run.code == 3
     assert run.summary["error_type"] == "AuthenticationError"
@@ -345,7 +334,7 @@ async def test_bad_arguments_exit_2(
     """Bad arguments and missing credentials exit 2 with a message, before anything is sent."""
     emulator.reset_statistics()
     run = await harvest(
-        emulator, tmp_path, "--out", "o.ndjson", *args, env=env_for(emulator, **env)
+        emulator, tmp_path, "--out", "o.ndjson", *args, env=emulator_env(emulator, **env)
     )
     assert run.code == 2
     assert message in run.stderr

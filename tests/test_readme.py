@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from emulator_support import emulator_env
 
 from paren_async.testing import ParenEmulator
 
@@ -52,16 +52,8 @@ SNIPPETS = snippets(README.read_text(encoding="utf-8"))
 
 
 def environment(emulator: ParenEmulator | None, home: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PAREN_")}
     # A home of its own: tools a snippet runs (dlt's pipeline state) write nothing outside.
-    env.update(HOME=str(home), DLT_DATA_DIR=str(home / ".dlt"))
-    if emulator is not None:
-        env.update(
-            PAREN_BASE_URL=emulator.url,
-            PAREN_API_KEY=emulator.api_key,
-            PAREN_API_SECRET=emulator.api_secret,
-        )
-    return env
+    return emulator_env(emulator, HOME=str(home), DLT_DATA_DIR=str(home / ".dlt"))
 
 
 def test_every_python_block_is_collected() -> None:

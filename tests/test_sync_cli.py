@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import shutil
 import signal
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import emulator_env
 from sync_support import files, rows, state
 
 from benchmarks.bench_sync import LABELS
@@ -41,17 +41,6 @@ class Run:
         return summary
 
 
-def env_for(emulator: ParenEmulator | None) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PAREN_")}
-    if emulator is not None:
-        env.update(
-            PAREN_BASE_URL=emulator.url,
-            PAREN_API_KEY=emulator.api_key,
-            PAREN_API_SECRET=emulator.api_secret,
-        )
-    return env
-
-
 async def sync(
     emulator: ParenEmulator | None,
     *args: str,
@@ -67,7 +56,7 @@ async def sync(
         "paren_async",
         "sync",
         *args,
-        env=env_for(emulator),
+        env=emulator_env(emulator),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import emulator_env
 
 from paren_async.testing import EmulatorFactory, FakeClock, ParenEmulator
 
@@ -29,17 +29,6 @@ class Run:
         """The last line on stdout: one JSON object."""
         summary: dict[str, Any] = json.loads(self.stdout.splitlines()[-1])
         return summary
-
-
-def env_for(emulator: ParenEmulator, **changes: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PAREN_")}
-    env.update(
-        PAREN_BASE_URL=emulator.url,
-        PAREN_API_KEY=emulator.api_key,
-        PAREN_API_SECRET=emulator.api_secret,
-    )
-    env.update(changes)
-    return env
 
 
 def cycle_written(path: Path) -> bool:
@@ -61,7 +50,7 @@ async def watch(
         "watch",
         *args,
         cwd=cwd,
-        env=env or env_for(emulator),
+        env=env or emulator_env(emulator),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -178,7 +167,7 @@ async def test_bad_setups_exit_with_a_code_and_a_message(
 ) -> None:
     """Configuration problems exit 2, state problems 5, each with a readable message."""
     state = tmp_path / "watch.state"
-    env = env_for(emulator)
+    env = emulator_env(emulator)
     if setup == "no-credentials":
         del env["PAREN_API_SECRET"]
     elif setup == "foreign-state":
