@@ -17,32 +17,23 @@ from urllib.parse import urlsplit
 
 from ._exceptions import UsageError
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_CONCURRENCY",
-    "DEFAULT_PAGE_SIZE",
-    "MAX_PAGE_SIZE",
-    "Credentials",
-    "RetryPolicy",
-    "Timeout",
-]
-
 DEFAULT_BASE_URL: Final = "https://api.paren.app"
 DEFAULT_CONCURRENCY: Final = 8
 DEFAULT_PAGE_SIZE: Final = 100
 MAX_PAGE_SIZE: Final = 100
 #: Upper bound for ``concurrency``: past ~32 pages in flight decoding saturates a core anyway.
 MAX_CONCURRENCY: Final = 64
-
+#: Bodies larger than this are refused (``DecodeError``) instead of exhausting memory.
+DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
+#: Same-origin redirects followed for one request before giving up.
+MAX_REDIRECTS: Final = 5
 ENV_API_KEY: Final = "PAREN_API_KEY"
 ENV_API_SECRET: Final = "PAREN_API_SECRET"
 ENV_BASE_URL: Final = "PAREN_BASE_URL"
 
 
-def _check_positive(name: str, value: float | None, *, allow_none: bool = True) -> None:
+def _check_seconds(name: str, value: float | None) -> None:
     if value is None:
-        if not allow_none:
-            raise UsageError(f"{name} must be a number, not None")
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UsageError(f"{name} must be a number, got {type(value).__name__}")
@@ -50,13 +41,35 @@ def _check_positive(name: str, value: float | None, *, allow_none: bool = True) 
         raise UsageError(f"{name} must be a positive finite number of seconds, got {value!r}")
 
 
+def _check_int(name: str, value: int, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{name} must be an int, got {type(value).__name__}")
+    if high is not None and not low <= value <= high:
+        raise UsageError(f"{name} must be between {low} and {high}, got {value}")
+    if value < low:
+        raise UsageError(f"{name} must be >= {low}, got {value}")
+    return value
+
+
+def check_page_size(page_size: int) -> int:
+    return _check_int("page_size", page_size, 1, MAX_PAGE_SIZE)
+
+
+def check_concurrency(concurrency: int) -> int:
+    return _check_int("concurrency", concurrency, 1, MAX_CONCURRENCY)
+
+
+def check_non_negative(name: str, value: int | None) -> int | None:
+    return None if value is None else _check_int(name, value, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Timeout:
     """Per-attempt time limits, in seconds; ``None`` means no limit for that phase.
 
-    ``attempt`` bounds one whole request attempt (connect, send, read the full body). Time spent
-    waiting for one of the client's own concurrency slots is not counted: it is not the server's
-    fault. ``connect`` bounds establishing a connection; ``read`` bounds silence between bytes.
+    ``attempt`` bounds one whole request attempt (connect, send, read the full body); waiting for
+    one of the client's own concurrency slots does not count. ``connect`` bounds establishing a
+    connection; ``read`` bounds silence between bytes.
     """
 
     attempt: float | None = 60.0
@@ -65,7 +78,7 @@ class Timeout:
 
     def __post_init__(self) -> None:
         for name in ("attempt", "connect", "read"):
-            _check_positive(f"Timeout.{name}", getattr(self, name))
+            _check_seconds(f"Timeout.{name}", getattr(self, name))
 
     @classmethod
     def coerce(cls, value: float | Timeout | None) -> Timeout:
@@ -74,7 +87,7 @@ class Timeout:
             return value
         if value is None:
             return cls(attempt=None, connect=None, read=None)
-        _check_positive("timeout", value, allow_none=False)
+        _check_seconds("timeout", value)
         return cls(attempt=float(value), connect=min(float(value), 10.0), read=float(value))
 
 
@@ -95,15 +108,16 @@ class RetryPolicy:
     budget: float | None = 120.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise UsageError("RetryPolicy.max_attempts must be an int")
-        if self.max_attempts < 1:
-            raise UsageError(f"RetryPolicy.max_attempts must be >= 1, got {self.max_attempts}")
+        _check_int("RetryPolicy.max_attempts", self.max_attempts, 1)
         for name in ("base_delay", "max_delay", "max_retry_after"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise UsageError(f"RetryPolicy.{name} must be a number >= 0, got {value!r}")
-        _check_positive("RetryPolicy.budget", self.budget)
+        _check_seconds("RetryPolicy.budget", self.budget)
+
+
+DEFAULT_TIMEOUT: Final = Timeout()
+DEFAULT_RETRY: Final = RetryPolicy()
 
 
 class _Masked(str):
@@ -127,7 +141,7 @@ def _problem(api_key: object, api_secret: object) -> str | None:
 class Credentials:
     """An API key and secret. The secret and the header built from it are never shown."""
 
-    __slots__ = ("_authorization", "_headers", "api_key")
+    __slots__ = ("_authorization", "api_key")
 
     def __init__(self, api_key: str, api_secret: str) -> None:
         problem = _problem(api_key, api_secret)
@@ -139,7 +153,6 @@ class Credentials:
             "Basic " + base64.b64encode(f"{api_key}:{api_secret}".encode()).decode("ascii")
         )
         del api_secret
-        self._headers = {"Authorization": self._authorization}
 
     @property
     def authorization(self) -> str:
@@ -148,8 +161,8 @@ class Credentials:
 
     @property
     def headers(self) -> Mapping[str, str]:
-        """``{"Authorization": ...}`` with a masked repr, for a transport to send (read only)."""
-        return self._headers
+        """``{"Authorization": ...}`` with a masked repr, for a transport to send."""
+        return {"Authorization": self._authorization}
 
     def __repr__(self) -> str:
         key = getattr(self, "api_key", None)  # safe on a half-built object (a traceback's locals)
@@ -185,21 +198,9 @@ class Credentials:
         return cls(key, secret)
 
 
-DEFAULT_TIMEOUT: Final = Timeout()
-DEFAULT_RETRY: Final = RetryPolicy()
-
-
-#: Bodies larger than this are refused (``DecodeError``) instead of exhausting memory.
-DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
-#: Same-origin redirects followed for one request before giving up.
-MAX_REDIRECTS: Final = 5
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
+def _is_loopback(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return host.lower() == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -220,35 +221,9 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool = False)
         raise UsageError(f"base_url must be an http:// or https:// URL with a host, got {url!r}")
     if parts.query or parts.fragment:
         raise UsageError("base_url must not have a query or fragment")
-    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(host):
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(host):
         raise UsageError(
             f"refusing plain http:// to {host}: Basic auth would send the secret in "
             "clear text. Use https://, or pass allow_insecure_http=True if you must"
         )
     return url
-
-
-def check_page_size(page_size: int) -> int:
-    if isinstance(page_size, bool) or not isinstance(page_size, int):
-        raise UsageError(f"page_size must be an int, got {type(page_size).__name__}")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise UsageError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-    return page_size
-
-
-def check_concurrency(concurrency: int) -> int:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-        raise UsageError(f"concurrency must be an int, got {type(concurrency).__name__}")
-    if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise UsageError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}")
-    return concurrency
-
-
-def check_non_negative(name: str, value: int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise UsageError(f"{name} must be >= 0, got {value}")
-    return value

@@ -18,9 +18,9 @@
         ├── RateLimitError          429, with ``retry_after``
         └── ServerError             5xx (whatever the body: envelope, HTML or empty)
 
-Every error raised by a request carries ``method`` and ``url`` (never credentials); every error
-raised from a walk also carries ``resume`` (a ``ResumePoint``): pass it as ``resume=`` to continue
-the walk with nothing lost and nothing repeated, even if records were removed meanwhile.
+Every error raised by a request carries ``method`` and ``url`` (never credentials); one raised
+from a walk also carries ``resume``: pass it as ``resume=`` to continue the walk with nothing lost
+and nothing repeated, even if records were removed meanwhile.
 """
 
 from __future__ import annotations
@@ -31,35 +31,14 @@ from typing import Any
 
 import msgspec
 
-__all__ = [
-    "APIError",
-    "AuthenticationError",
-    "BadRequestError",
-    "ClientClosedError",
-    "DecodeError",
-    "NotFoundError",
-    "PaginationError",
-    "ParenError",
-    "RateLimitError",
-    "RecordError",
-    "RedirectError",
-    "ResumePoint",
-    "ServerError",
-    "TimeoutError",
-    "TransportError",
-    "UsageError",
-    "error_for_status",
-]
-
 
 class ResumePoint(msgspec.Struct, frozen=True, gc=False):
     """Where a walk stopped: pass it as ``locations(resume=point)`` to continue it.
 
-    ``offset`` is the offset just after the last record yielded; ``last_ids`` are the ids of the
-    last records yielded (at most 8, oldest first). A resumed walk re-reads from half a page
-    before ``offset`` and skips up to the last of those ids, so records removed or inserted
-    before the point while the walk was stopped (up to half a page) neither get lost nor
-    repeat. It is a plain msgspec Struct: ``msgspec.json.encode(point)`` stores it.
+    ``offset`` follows the last record yielded; ``last_ids`` are the ids of the last records
+    yielded (at most 8, oldest first). A resumed walk re-reads from half a page before ``offset``
+    and skips up to the last of those ids, so up to half a page of records removed or inserted
+    meanwhile is neither lost nor repeated. ``msgspec.json.encode(point)`` stores it.
     """
 
     offset: int
@@ -67,17 +46,17 @@ class ResumePoint(msgspec.Struct, frozen=True, gc=False):
 
 
 class ParenError(Exception):
-    """Base of every error raised by paren-async."""
+    """Base of every error raised by paren-async.
 
-    #: HTTP method of the request that failed, when a request was involved.
+    ``method`` and ``url`` (with its query, never credentials) name the failed request, if any;
+    ``resume`` is where a failed walk continues (None outside walks); ``attempts`` counts the
+    attempts made (1 when not retried); ``transient`` says whether repeating may succeed.
+    """
+
     method: str | None
-    #: URL of the request that failed, with its query; never contains credentials.
     url: str | None
-    #: Where the failed walk can be resumed (``locations(resume=...)``); None outside walks.
     resume: ResumePoint | None
-    #: How many attempts were made before giving up (1 when not retried).
     attempts: int
-    #: Whether repeating the same request may succeed (a reset connection, a garbled body).
     transient: bool = False
 
     def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
@@ -99,8 +78,8 @@ class ParenError(Exception):
             parts.append(f"({self.method} {self.url})")
         if self.attempts > 1:
             parts.append(f"after {self.attempts} attempts")
-        if self.resume_offset is not None:
-            parts.append(f"[resume with offset={self.resume_offset}]")
+        if self.resume is not None:
+            parts.append(f"[resume with offset={self.resume.offset}]")
         return " ".join(parts)
 
     def __repr__(self) -> str:
@@ -122,8 +101,6 @@ class TransportError(ParenError):
     plain-HTTP port, a body in an unsupported ``Content-Encoding``): those are not retried.
     """
 
-    transient = True
-
     def __init__(
         self,
         message: str,
@@ -143,8 +120,9 @@ class TimeoutError(TransportError, builtins.TimeoutError):  # deliberately shado
 class DecodeError(ParenError):
     """The response body is not the JSON it should be (truncated, HTML, wrong types).
 
-    ``transient`` is True for a body that is not valid JSON at all (cut short or garbled in
-    transit): such a page is fetched again, as after a 5xx, before this error is raised.
+    ``body_excerpt`` holds the body's first few hundred characters. ``transient`` is True for a
+    body that is not JSON at all (cut short or garbled in transit): that page is fetched again,
+    as after a 5xx, before this error is raised.
     """
 
     def __init__(
@@ -159,7 +137,6 @@ class DecodeError(ParenError):
     ) -> None:
         super().__init__(message, method=method, url=url)
         self.status = status
-        #: The first few hundred characters of the body, for diagnosis.
         self.body_excerpt = body_excerpt
         self.transient = transient
 
@@ -180,7 +157,11 @@ class PaginationError(ParenError):
 
 
 class APIError(ParenError):
-    """The server answered with an error, as an HTTP status or as an error envelope."""
+    """The server answered with an error, as an HTTP status or as an error envelope.
+
+    ``status`` is the HTTP status, or the ``status_code`` of an error envelope that came with
+    HTTP 200; ``errors`` is the envelope's ``errors`` list (empty when the body had none).
+    """
 
     def __init__(
         self,
@@ -192,14 +173,15 @@ class APIError(ParenError):
         url: str | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url)
-        #: HTTP status, or the ``status_code`` of an error envelope that came with HTTP 200.
         self.status = status
-        #: The ``errors`` list of the error envelope (empty when the body had none).
         self.errors: tuple[str, ...] = tuple(errors)
 
 
 class RedirectError(APIError):
-    """A redirect that was not followed: it leads to another origin or downgrades to http."""
+    """A redirect not followed: to another origin, from https to http, or one too many.
+
+    ``location`` is where it led (the ``Location`` header), its query string removed.
+    """
 
     def __init__(
         self,
@@ -211,7 +193,6 @@ class RedirectError(APIError):
         url: str | None = None,
     ) -> None:
         super().__init__(message, status=status, method=method, url=url)
-        #: Where the server wanted to send us (``Location``), query string removed.
         self.location = location
 
 
@@ -228,7 +209,7 @@ class NotFoundError(APIError):
 
 
 class RateLimitError(APIError):
-    """429: too many requests."""
+    """429: too many requests; ``retry_after`` is the seconds the server asked us to wait."""
 
     def __init__(
         self,
@@ -241,7 +222,6 @@ class RateLimitError(APIError):
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, status=status, errors=errors, method=method, url=url)
-        #: Seconds the server asked us to wait (``Retry-After``), if it said.
         self.retry_after = retry_after
 
 
@@ -249,17 +229,10 @@ class ServerError(APIError):
     """5xx: the server or a proxy in front of it failed."""
 
 
-_STATUS_CLASSES: dict[int, type[APIError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: AuthenticationError,
-    404: NotFoundError,
-    429: RateLimitError,
-}
-
-
 def error_for_status(status: int) -> type[APIError]:
     """The most specific error class for an HTTP status (unknown 4xx: ``APIError``)."""
     if status >= 500:
         return ServerError
-    return _STATUS_CLASSES.get(status, APIError)
+    if status in (401, 403):
+        return AuthenticationError
+    return {400: BadRequestError, 404: NotFoundError, 429: RateLimitError}.get(status, APIError)

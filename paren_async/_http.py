@@ -19,44 +19,27 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import msgspec
 
 from ._config import DEFAULT_TIMEOUT, Credentials, Timeout
-from ._exceptions import (
-    APIError,
-    RateLimitError,
-    RedirectError,
-    UsageError,
-    error_for_status,
-)
-
-__all__ = [
-    "Envelope",
-    "is_error_status",
-    "Request",
-    "Response",
-    "build_request",
-    "decipher_error",
-    "follow_redirect",
-    "parse_duration",
-    "parse_retry_after",
-]
+from ._exceptions import APIError, RateLimitError, RedirectError, UsageError, error_for_status
 
 T = TypeVar("T")
 
-#: Query parameters the walk owns; a filter of the same name would silently break paging.
-RESERVED_PARAMS: Final = frozenset({"limit", "offset"})
+REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 _EXCERPT_CHARS: Final = 300
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """What to send. ``credentials`` are applied by the transport and never shown."""
+    """What to send. ``credentials`` are applied by the transport and never shown.
+
+    ``offset`` is the page offset fetched (for events and traces; None outside walks);
+    ``headers`` are extra (name, value) pairs, e.g. a conditional request's ``If-None-Match``.
+    """
 
     method: str
     url: str
     credentials: Credentials | None = field(default=None, repr=False, compare=False)
     timeout: Timeout = DEFAULT_TIMEOUT
-    #: The page offset this request fetches, for events and traces; None outside walks.
     offset: int | None = None
-    #: Extra headers (name, value), e.g. a conditional request's ``If-None-Match``.
     headers: tuple[tuple[str, str], ...] = ()
 
 
@@ -108,15 +91,10 @@ def _format_param(name: str, value: object) -> str:
     )
 
 
-def build_query(filters: Mapping[str, object], *, limit: int, offset: int) -> str:
-    """Filters first (their values URL-encoded), then the walk's own ``limit`` and ``offset``."""
-    return page_query(encode_filters(filters), limit, offset)
-
-
 def encode_filters(filters: Mapping[str, object]) -> str:
     """The filters as the start of a query string, checked once per walk (``UsageError``)."""
-    clash = RESERVED_PARAMS.intersection(name.strip().lower() for name in filters)
-    if clash:
+    clash = {"limit", "offset"}.intersection(name.strip().lower() for name in filters)
+    if clash:  # the walk owns these: a filter of the same name would silently break paging
         raise UsageError(
             f"{', '.join(sorted(clash))} is set by the walk; use page_size=, offset= or max_items="
         )
@@ -143,9 +121,6 @@ def build_request(
     return Request("GET", url, credentials, timeout, offset)
 
 
-REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
-
-
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default_port = {"http": 80, "https": 443}.get(parts.scheme)
@@ -159,31 +134,26 @@ def follow_redirect(request: Request, response: Response) -> Request:
     header never reaches another host and never travels downgraded to plain http.
     """
     location = header(response.headers, "Location")
-    if not location:
-        raise RedirectError(
-            f"HTTP {response.status} redirect without a Location header",
-            status=response.status,
-            method=request.method,
-            url=request.url,
-        )
-    target = urljoin(request.url, location)
-    if _origin(target) != _origin(request.url):
+    shown, reason = None, "redirect without a Location header"
+    if location:
+        target = urljoin(request.url, location)
+        (scheme, host, port), here = _origin(target), _origin(request.url)
+        if (scheme, host, port) == here:
+            return dataclasses.replace(request, url=target)
         shown = urlsplit(target)._replace(query="", fragment="").geturl()
-        scheme, host, _ = _origin(target)
-        reason = (
+        problem = (
             "downgrades https to http"
-            if scheme == "http" and _origin(request.url)[0] == "https"
+            if (scheme, here[0]) == ("http", "https")
             else f"leads to another origin ({scheme}://{host})"
         )
-        raise RedirectError(
-            f"HTTP {response.status} redirect not followed: it {reason}, and the credentials "
-            "must not go there",
-            status=response.status,
-            location=shown,
-            method=request.method,
-            url=request.url,
-        )
-    return dataclasses.replace(request, url=target)
+        reason = f"redirect not followed: it {problem}, and the credentials must not go there"
+    raise RedirectError(
+        f"HTTP {response.status} {reason}",
+        status=response.status,
+        location=shown,
+        method=request.method,
+        url=request.url,
+    )
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -201,13 +171,10 @@ _DELTA_SECONDS: Final = re.compile(r"[0-9]+", re.ASCII)
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """``Retry-After`` as seconds from ``now`` (epoch seconds), or None if it is not RFC 9110.
 
-    Only the two forms RFC 9110 defines are read: delta-seconds (ASCII digits alone) or an
-    HTTP-date. Anything else (``1e3``, ``1_000``, ``+3``, ``-3``, other scripts' digits) is ignored
-    rather than guessed at.
+    Only delta-seconds (ASCII digits alone) or an HTTP-date count; anything else (``1e3``,
+    ``1_000``, ``+3``, ``-3``, other scripts' digits) is ignored rather than guessed at.
     """
-    if not value:
-        return None
-    value = value.strip()
+    value = (value or "").strip()
     if _DELTA_SECONDS.fullmatch(value):
         return float(value)
     try:
@@ -220,10 +187,8 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-_DURATION_UNITS: Final = {
-    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
-}  # fmt: skip
-_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(ns|us|µs|μs|ms|s|m|h)?")
+_DURATION_UNITS: Final = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(ns|[uµμ]s|ms|s|m|h)?")
 
 
 def parse_duration(text: object) -> float | None:
@@ -237,7 +202,8 @@ def parse_duration(text: object) -> float | None:
         if match is None:
             return None
         number, unit = match.groups()
-        total += float(number) * _DURATION_UNITS[unit or "s"]
+        unit = "us" if unit in ("µs", "μs") else unit or "s"  # micro sign or Greek mu
+        total += float(number) * _DURATION_UNITS[unit]
         position = match.end()
     return total
 
@@ -272,44 +238,30 @@ def error_messages(body: bytes) -> tuple[tuple[str, ...], int | None]:
         envelope = _error_decoder.decode(body)
     except (msgspec.DecodeError, RecursionError):
         return (), None
-    if envelope.errors is None:
-        return (), envelope.status_code
-    raw = envelope.errors if isinstance(envelope.errors, (list, tuple)) else (envelope.errors,)
-    return tuple(e if isinstance(e, str) else msgspec.json.encode(e).decode() for e in raw), (
-        envelope.status_code
-    )
+    raw = envelope.errors
+    raw = () if raw is None else raw if isinstance(raw, (list, tuple)) else (raw,)
+    texts = tuple(e if isinstance(e, str) else msgspec.json.encode(e).decode() for e in raw)
+    return texts, envelope.status_code
 
 
 def make_api_error(
-    request: Request,
-    status: int,
-    errors: tuple[str, ...],
-    *,
-    detail: str = "",
-    retry_after: float | None = None,
+    request: Request, status: int, errors: tuple[str, ...], *, detail: str = ""
 ) -> APIError:
-    cls = error_for_status(status)
     reason = "; ".join(errors) or detail or "no details in the response body"
-    message = f"HTTP {status}: {reason}"
-    if cls is RateLimitError:
-        return RateLimitError(
-            message,
-            status=status,
-            errors=errors,
-            method=request.method,
-            url=request.url,
-            retry_after=retry_after,
-        )
-    return cls(message, status=status, errors=errors, method=request.method, url=request.url)
+    cls = error_for_status(status)
+    return cls(
+        f"HTTP {status}: {reason}",
+        status=status,
+        errors=errors,
+        method=request.method,
+        url=request.url,
+    )
 
 
 def decipher_error(request: Request, response: Response, *, now: float) -> APIError:
     """The typed error for an error status, whatever the body: error envelope, HTML or empty."""
-    errors, _ = error_messages(scrubbed(request, response.body))
-    return make_api_error(
-        request,
-        response.status,
-        errors,
-        detail=excerpt(scrubbed(request, response.body)),
-        retry_after=parse_retry_after(header(response.headers, "Retry-After"), now=now),
-    )
+    body = scrubbed(request, response.body)
+    error = make_api_error(request, response.status, error_messages(body)[0], detail=excerpt(body))
+    if isinstance(error, RateLimitError):
+        error.retry_after = parse_retry_after(header(response.headers, "Retry-After"), now=now)
+    return error

@@ -25,9 +25,10 @@ from paren_async._decoding import RAW, codec_for, decode_page
 from paren_async._http import (
     Request,
     Response,
-    build_query,
     build_request,
     decipher_error,
+    encode_filters,
+    page_query,
     parse_duration,
     parse_retry_after,
 )
@@ -46,7 +47,7 @@ def decode(body: bytes, status: int = 200, headers: dict[str, str] | None = None
 class TestBuildQuery:
     def test_filters_then_limit_and_offset(self) -> None:
         """Filters come first, URL-encoded, and the walk appends its own limit and offset."""
-        query = build_query({"state": "NY", "city": "New York"}, limit=50, offset=200)
+        query = page_query(encode_filters({"state": "NY", "city": "New York"}), 50, 200)
         assert query == "state=NY&city=New+York&limit=50&offset=200"
 
     @pytest.mark.parametrize(
@@ -60,21 +61,21 @@ class TestBuildQuery:
     )
     def test_scalar_values_are_formatted_for_the_wire(self, value: object, expected: str) -> None:
         """Booleans become lowercase words and numbers their shortest decimal form."""
-        assert build_query({"x": value}, limit=1, offset=0).startswith(f"x={expected}&")
+        assert page_query(encode_filters({"x": value}), 1, 0).startswith(f"x={expected}&")
 
     def test_none_filters_are_left_out(self) -> None:
         """A filter set to None is not sent at all."""
-        assert build_query({"state": None}, limit=1, offset=0) == "limit=1&offset=0"
+        assert page_query(encode_filters({"state": None}), 1, 0) == "limit=1&offset=0"
 
     @pytest.mark.parametrize("name", ["limit", "offset"])
     def test_filters_cannot_override_paging(self, name: str) -> None:
         """limit and offset belong to the walk; a filter of that name is refused."""
         with pytest.raises(UsageError, match=name):
-            build_query({name: 5}, limit=1, offset=0)
+            page_query(encode_filters({name: 5}), 1, 0)
 
     def test_injection_attempts_stay_inside_one_value(self) -> None:
         """Characters that would start another parameter are percent-encoded."""
-        query = build_query({"state": "NY&limit=1000#"}, limit=1, offset=0)
+        query = page_query(encode_filters({"state": "NY&limit=1000#"}), 1, 0)
         assert query == "state=NY%26limit%3D1000%23&limit=1&offset=0"
 
     @pytest.mark.parametrize(
@@ -84,7 +85,7 @@ class TestBuildQuery:
     def test_unsupported_values_are_refused(self, value: object) -> None:
         """Only plain scalars are sent; anything else is a UsageError, not a garbled URL."""
         with pytest.raises(UsageError):
-            build_query({"x": value}, limit=1, offset=0)
+            page_query(encode_filters({"x": value}), 1, 0)
 
 
 def test_request_repr_never_shows_credentials() -> None:
