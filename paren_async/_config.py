@@ -168,8 +168,6 @@ class Credentials:
         key = getattr(self, "api_key", None)  # safe on a half-built object (a traceback's locals)
         return f"Credentials(api_key={key!r}, api_secret='***')"
 
-    __str__ = __repr__
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Credentials) and other._authorization == self._authorization
 

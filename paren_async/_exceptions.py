@@ -53,10 +53,6 @@ class ParenError(Exception):
     attempts made (1 when not retried); ``transient`` says whether repeating may succeed.
     """
 
-    method: str | None
-    url: str | None
-    resume: ResumePoint | None
-    attempts: int
     transient: bool = False
 
     def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
@@ -64,7 +60,7 @@ class ParenError(Exception):
         self.message = message
         self.method = method
         self.url = url
-        self.resume = None
+        self.resume: ResumePoint | None = None
         self.attempts = 1
 
     @property

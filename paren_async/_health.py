@@ -9,8 +9,6 @@ from ._exceptions import ParenError, ServerError, TransportError
 from ._http import Request, decipher_error
 from ._sending import Sender
 
-__all__ = ["Health", "probe"]
-
 
 @dataclass(frozen=True, slots=True)
 class Health:
@@ -42,8 +40,6 @@ async def probe(sender: Sender, request: Request) -> Health:
     except ParenError as failure:
         return Health(False, getattr(failure, "status", None), failure, time.monotonic() - started)
     latency = time.monotonic() - started
-    if 200 <= response.status < 300:
-        return Health(True, response.status, None, latency)
-    return Health(
-        False, response.status, decipher_error(request, response, now=time.time()), latency
-    )
+    ok = 200 <= response.status < 300
+    error = None if ok else decipher_error(request, response, now=time.time())
+    return Health(ok, response.status, error, latency)

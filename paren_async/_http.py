@@ -1,8 +1,4 @@
-"""Pure protocol logic: build requests, decipher responses. No I/O, no async, no aiohttp.
-
-Everything here is a function of bytes, mappings and numbers, so it is tested synchronously
-against recorded samples (``tests/samples/``).
-"""
+"""Pure protocol logic: build requests, decipher responses. No I/O, no async, no aiohttp."""
 
 from __future__ import annotations
 
@@ -124,7 +120,7 @@ def build_request(
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default_port = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default_port
+    return parts.scheme, parts.hostname or "", parts.port or default_port
 
 
 def follow_redirect(request: Request, response: Response) -> Request:
@@ -248,14 +244,9 @@ def make_api_error(
     request: Request, status: int, errors: tuple[str, ...], *, detail: str = ""
 ) -> APIError:
     reason = "; ".join(errors) or detail or "no details in the response body"
+    message = f"HTTP {status}: {reason}"
     cls = error_for_status(status)
-    return cls(
-        f"HTTP {status}: {reason}",
-        status=status,
-        errors=errors,
-        method=request.method,
-        url=request.url,
-    )
+    return cls(message, status=status, errors=errors, method=request.method, url=request.url)
 
 
 def decipher_error(request: Request, response: Response, *, now: float) -> APIError:

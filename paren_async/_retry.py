@@ -8,23 +8,15 @@ from typing import Final
 from ._config import RetryPolicy
 from ._exceptions import DecodeError, ParenError, RateLimitError, ServerError, TransportError
 
-__all__ = ["RETRIED_STATUSES", "is_retryable", "retry_delay"]
-
 #: Statuses worth repeating a GET for; 501 and 505 state something a retry will not change.
 RETRIED_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 
 
 def is_retryable(error: ParenError) -> bool:
-    """Transient failures only: the same request may well succeed a moment later.
-
-    A connection that failed (unless the failure is one a retry cannot change), a body cut short
-    or garbled in transit, a 429, and the 5xx statuses of ``RETRIED_STATUSES``.
-    """
+    """Transient failures only: the same request may well succeed a moment later."""
     if isinstance(error, (TransportError, DecodeError)):
         return error.transient
-    if isinstance(error, (RateLimitError, ServerError)):
-        return error.status in RETRIED_STATUSES
-    return False
+    return isinstance(error, (RateLimitError, ServerError)) and error.status in RETRIED_STATUSES
 
 
 def retry_delay(
@@ -37,9 +29,9 @@ def retry_delay(
 ) -> float | None:
     """Seconds to wait before attempt ``attempt + 1``, or None to give up and raise ``error``.
 
-    ``attempt`` counts the attempts made so far (1 after the first failure), ``elapsed`` the
-    seconds since the first one started. Backoff is exponential with full jitter (AWS
-    architecture blog, "Exponential Backoff And Jitter"); a ``Retry-After`` replaces it, capped.
+    ``attempt`` counts the attempts made so far, ``elapsed`` the seconds since the first began.
+    Backoff is exponential with full jitter (AWS architecture blog, "Exponential Backoff And
+    Jitter"); a ``Retry-After`` replaces it, capped.
     """
     if policy is None or attempt >= policy.max_attempts or not is_retryable(error):
         return None
