@@ -161,9 +161,6 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == lowered), None)
 
 
-_DELTA_SECONDS: Final = re.compile(r"[0-9]+", re.ASCII)
-
-
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """``Retry-After`` as seconds from ``now`` (epoch seconds), or None if it is not RFC 9110.
 
@@ -171,7 +168,7 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     ``1_000``, ``+3``, ``-3``, other scripts' digits) is ignored rather than guessed at.
     """
     value = (value or "").strip()
-    if _DELTA_SECONDS.fullmatch(value):
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
