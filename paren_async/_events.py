@@ -1,10 +1,7 @@
-"""One stream of events per client, and its subscribers.
+"""One stream of events per client (request, response, retry, page, drift, bad record, walk).
 
-``Events`` passes each event (a request about to leave, its response, a retry, a page yielded,
-drift repaired, a record rejected, a walk started or finished) to every subscriber in order:
-statistics, logging, OpenTelemetry, the user's ``EventHooks``. Subscribers are synchronous and
-called inline; one that raises is logged and skipped (a metrics bug must not break a harvest).
-URLs in events never hold credentials.
+Subscribers (statistics, logging, OpenTelemetry, the user's ``EventHooks``) are called inline, in
+order; one that raises is logged and skipped. URLs in events never hold credentials.
 """
 
 from __future__ import annotations
@@ -24,9 +21,7 @@ if TYPE_CHECKING:
 logger: Final = logging.getLogger("paren_async")
 
 #: The walk a task works for: set in the context its fetch tasks are created in.
-CURRENT_WALK: Final[contextvars.ContextVar[int | None]] = contextvars.ContextVar(
-    "paren_async_walk", default=None
-)
+CURRENT_WALK: Final = contextvars.ContextVar[int | None]("paren_async_walk", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +153,8 @@ class EventHooks(Subscriber):
 
 
 class Events:
-    """A client's event stream: ``emit`` passes each event to every subscriber, in order."""
+    """A client's event stream: ``emit`` passes each event to every subscriber, in order; one that
+    raises is logged and skipped, as a metrics bug must not break a harvest."""
 
     def __init__(self, *subscribers: Callable[[Event], object]) -> None:
         self._subscribers = subscribers

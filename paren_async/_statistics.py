@@ -19,8 +19,7 @@ class WalkStatistics:
     records: int = 0
     #: Pages that yielded records.
     pages: int = 0
-    #: Requests the walk asked for (pages, confirmations, drift re-reads, re-fetches); retries
-    #: inside one request are counted by ``ClientStatistics.retries``.
+    #: Requests the walk asked for (pages, confirmations, re-reads), not counting their retries.
     requests: int = 0
     #: Page boundaries where the collection was seen to change during the walk.
     drift_events: int = 0
@@ -32,8 +31,8 @@ class WalkStatistics:
     unrecovered_drift: int = 0
     #: Records left out because the typed model could not take them (``Page.rejected``).
     bad_records: int = 0
-    #: The walk reached the end of the collection (or ``max_items``) with nothing skipped:
-    #: no unrecovered drift and no bad record. False while it runs, and after an error or break.
+    #: Reached the end (or ``max_items``) with no unrecovered drift and no bad record; False while
+    #: it runs, and after an error or a break.
     complete: bool = False
 
 

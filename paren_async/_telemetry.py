@@ -1,10 +1,8 @@
 """OpenTelemetry spans, with the ``otel`` extra and a configured tracer provider.
 
-A walk is one span (``paren_async.walk``); each attempt of a request is a CLIENT span, its child,
-named after its method, with the HTTP semantic-convention attributes, its resend count and page
-offset. An attempt's span starts when the request leaves (after any wait for a slot, cooldown or
-token) and ends with the complete response: it measures the HTTP exchange only. Without
-``opentelemetry-api``, or with only the default no-op/proxy provider, an event costs one check.
+A walk is one span; each attempt of a request is a CLIENT span, its child, from when the request
+leaves (after any wait for a slot, cooldown or token) to its complete response: the HTTP exchange
+only. Without ``opentelemetry-api``, or with the default no-op provider, an event costs a check.
 """
 
 from __future__ import annotations
