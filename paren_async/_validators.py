@@ -48,9 +48,8 @@ class PageValidators:
         self._pending[url] = (sent, tuple(ids())) if sent else None
 
     def settle(self, url: str, whole: bool) -> None:
-        """The walk used the page read for ``url``: keep its validator only if every record of it
-        was yielded (or was the overlap), so that a later 304 never hides a record the caller did
-        not see in its newest form (a page partly dropped as repeats under drift)."""
+        """The walk used the page read for ``url``: keep its validator only if the page was
+        ``whole`` (each record yielded or the overlap), lest a later 304 hide a record's update."""
         entry = self._pending.pop(url, self._pages.get(url))  # not pending: a 304
         if entry is not None and whole:
             self._pages[url] = entry
