@@ -1,11 +1,7 @@
-"""One stream of events per client, and its subscribers.
+"""One stream of events per client (request, response, retry, page, drift, bad record, walk).
 
-Everything a client does that someone may want to observe is an event: a request about to leave,
-its response, a retry, a page yielded, drift repaired, a record rejected, a walk finished. The
-client's ``Events`` passes each to its subscribers in order: statistics, logging, OpenTelemetry
-and the user's ``EventHooks``. Subscribers are plain synchronous callables called inline; an
-exception in one is logged and swallowed (a metrics bug must not break a harvest). URLs in events
-never contain credentials (they never do anywhere in paren-async).
+Subscribers (statistics, logging, OpenTelemetry, the user's ``EventHooks``) are called inline, in
+order; one that raises is logged and skipped. URLs in events never hold credentials.
 """
 
 from __future__ import annotations
@@ -14,7 +10,7 @@ import contextvars
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from ._exceptions import ParenError
 from .models import BadRecord
@@ -22,31 +18,17 @@ from .models import BadRecord
 if TYPE_CHECKING:
     from ._statistics import WalkStatistics
 
-__all__ = [
-    "BadRecordEvent",
-    "DriftEvent",
-    "Event",
-    "EventHooks",
-    "Events",
-    "PageEvent",
-    "RequestEvent",
-    "ResponseEvent",
-    "RetryEvent",
-    "WalkEvent",
-]
-
 logger: Final = logging.getLogger("paren_async")
 
 #: The walk a task works for: set in the context its fetch tasks are created in.
-CURRENT_WALK: Final[contextvars.ContextVar[int | None]] = contextvars.ContextVar(
-    "paren_async_walk", default=None
-)
+CURRENT_WALK: Final = contextvars.ContextVar[int | None]("paren_async_walk", default=None)
 
 
 @dataclass(frozen=True, slots=True)
 class RequestEvent:
     """An attempt is about to be sent (after any cooldown, rate limit or window wait)."""
 
+    _hook: ClassVar[str] = "on_request"
     method: str
     url: str
     attempt: int
@@ -62,6 +44,7 @@ class RequestEvent:
 class ResponseEvent:
     """An attempt finished: with an HTTP status, or with ``error`` and no status."""
 
+    _hook: ClassVar[str] = "on_response"
     method: str
     url: str
     attempt: int
@@ -80,6 +63,7 @@ class ResponseEvent:
 class RetryEvent:
     """An attempt failed transiently; the request is repeated after ``delay`` seconds."""
 
+    _hook: ClassVar[str] = "on_retry"
     method: str
     url: str
     attempt: int
@@ -92,6 +76,7 @@ class RetryEvent:
 class PageEvent:
     """A walk yielded a page of ``records`` new records starting at ``offset``."""
 
+    _hook: ClassVar[str] = "on_page"
     path: str
     offset: int
     records: int
@@ -108,6 +93,7 @@ class DriftEvent:
     ``complete`` is False when the shift was too large to be sure nothing was skipped.
     """
 
+    _hook: ClassVar[str] = "on_drift"
     path: str
     offset: int
     duplicates: int
@@ -120,6 +106,7 @@ class DriftEvent:
 class BadRecordEvent:
     """A record the typed model could not take was left out of a walk (``bad_records="skip"``)."""
 
+    _hook: ClassVar[str] = "on_bad_record"
     path: str
     record: BadRecord
     walk: int | None = None
@@ -129,6 +116,7 @@ class BadRecordEvent:
 class WalkEvent:
     """A walk started (``statistics`` None) or finished (with its statistics, and any error)."""
 
+    _hook: ClassVar[str] = "on_walk"
     path: str
     walk: int
     statistics: WalkStatistics | None = None
@@ -140,8 +128,19 @@ Event = (
 )
 
 
+class Subscriber:
+    """Passes each event to its ``on_*`` attribute named after the event's kind, if not None."""
+
+    __slots__ = ()
+
+    def __call__(self, event: Event) -> None:
+        handler = getattr(self, event._hook, None)
+        if handler is not None:
+            handler(event)
+
+
 @dataclass(frozen=True, slots=True)
-class EventHooks:
+class EventHooks(Subscriber):
     """Callbacks for what a client does; pass as ``ParenClient(hooks=EventHooks(...))``."""
 
     on_request: Callable[[RequestEvent], object] | None = None
@@ -152,28 +151,13 @@ class EventHooks:
     on_bad_record: Callable[[BadRecordEvent], object] | None = None
     on_walk: Callable[[WalkEvent], object] | None = None
 
-    def __call__(self, event: Event) -> None:
-        hook: Callable[[Event], object] | None = getattr(self, _HOOK_NAMES[type(event)])
-        if hook is not None:
-            hook(event)
-
-
-_HOOK_NAMES: Final[dict[type, str]] = {
-    RequestEvent: "on_request",
-    ResponseEvent: "on_response",
-    RetryEvent: "on_retry",
-    PageEvent: "on_page",
-    DriftEvent: "on_drift",
-    BadRecordEvent: "on_bad_record",
-    WalkEvent: "on_walk",
-}
-
 
 class Events:
-    """A client's event stream: ``emit`` passes each event to every subscriber, in order."""
+    """A client's event stream: ``emit`` passes each event to every subscriber, in order; one that
+    raises is logged and skipped, as a metrics bug must not break a harvest."""
 
     def __init__(self, *subscribers: Callable[[Event], object]) -> None:
-        self._subscribers = list(subscribers)
+        self._subscribers = subscribers
 
     def emit(self, event: Event) -> None:
         for subscriber in self._subscribers:

@@ -1,8 +1,4 @@
-"""What a client and each of its walks have done: counters inside, immutable snapshots outside.
-
-A walk keeps its own ``WalkStatistics``; the client's ``ClientStatistics`` is the sum over every
-walk and request, gathered from the client's event stream by ``Counters``.
-"""
+"""What a client and each of its walks have done: counters inside, immutable snapshots outside."""
 
 from __future__ import annotations
 
@@ -11,10 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ._events import BadRecordEvent, DriftEvent, Event, ResponseEvent, RetryEvent
+from ._events import BadRecordEvent, DriftEvent, ResponseEvent, RetryEvent, Subscriber
 from ._exceptions import APIError, DecodeError, ParenError, TimeoutError
-
-__all__ = ["ClientStatistics", "Counters", "WalkStatistics", "retry_reason"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +19,7 @@ class WalkStatistics:
     records: int = 0
     #: Pages that yielded records.
     pages: int = 0
-    #: Requests the walk asked for (pages, confirmations, drift re-reads, re-fetches); retries
-    #: inside one request are counted by ``ClientStatistics.retries``.
+    #: Requests the walk asked for (pages, confirmations, re-reads), not counting their retries.
     requests: int = 0
     #: Page boundaries where the collection was seen to change during the walk.
     drift_events: int = 0
@@ -38,8 +31,8 @@ class WalkStatistics:
     unrecovered_drift: int = 0
     #: Records left out because the typed model could not take them (``Page.rejected``).
     bad_records: int = 0
-    #: The walk reached the end of the collection (or ``max_items``) with nothing skipped:
-    #: no unrecovered drift and no bad record. False while it runs, and after an error or break.
+    #: Reached the end (or ``max_items``) with no unrecovered drift and no bad record; False while
+    #: it runs, and after an error or a break.
     complete: bool = False
 
 
@@ -69,7 +62,7 @@ class ClientStatistics:
     bad_records: int = 0
 
 
-def retry_reason(error: ParenError) -> str:
+def _retry_reason(error: ParenError) -> str:
     if isinstance(error, TimeoutError):
         return "timeout"
     if isinstance(error, APIError):
@@ -77,49 +70,37 @@ def retry_reason(error: ParenError) -> str:
     return "decode" if isinstance(error, DecodeError) else "transport"
 
 
-class Counters:
-    """The client-wide sums, kept by subscribing to the client's events."""
+class Counters(Subscriber):
+    """The client-wide sums, kept from its events under the names of ``ClientStatistics``."""
 
     def __init__(self) -> None:
-        self.requests = 0
-        self.failures = 0
-        self.rate_limited = 0
+        self.counts: Counter[str] = Counter()
         self.retries_by_reason: Counter[str] = Counter()
-        self.drift_events = 0
-        self.duplicates_dropped = 0
-        self.records_recovered = 0
-        self.unrecovered_drift = 0
-        self.bad_records = 0
 
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, ResponseEvent):
-            self.requests += 1
-            if event.status == 429:
-                self.rate_limited += 1
-            if event.error is not None and event.retry_delay is None:
-                self.failures += 1
-        elif isinstance(event, RetryEvent):
-            self.retries_by_reason[retry_reason(event.error)] += 1
-        elif isinstance(event, DriftEvent):
-            self.drift_events += 1
-            self.duplicates_dropped += event.duplicates
-            self.records_recovered += event.recovered
-            self.unrecovered_drift += not event.complete
-        elif isinstance(event, BadRecordEvent):
-            self.bad_records += 1
+    def on_response(self, event: ResponseEvent) -> None:
+        failed = event.error is not None and event.retry_delay is None
+        self.counts.update(requests=1, rate_limited=event.status == 429, failures=failed)
+
+    def on_retry(self, event: RetryEvent) -> None:
+        self.retries_by_reason[_retry_reason(event.error)] += 1
+
+    def on_drift(self, event: DriftEvent) -> None:
+        self.counts.update(
+            drift_events=1,
+            duplicates_dropped=event.duplicates,
+            records_recovered=event.recovered,
+            unrecovered_drift=not event.complete,
+        )
+
+    def on_bad_record(self, event: BadRecordEvent) -> None:
+        self.counts["bad_records"] += 1
 
     def snapshot(self, *, cooldown_seconds: float, window: int) -> ClientStatistics:
+        reasons = MappingProxyType(dict(self.retries_by_reason))
         return ClientStatistics(
-            requests=self.requests,
-            retries=sum(self.retries_by_reason.values()),
-            retries_by_reason=MappingProxyType(dict(self.retries_by_reason)),
-            rate_limited=self.rate_limited,
-            failures=self.failures,
+            **self.counts,
+            retries=sum(reasons.values()),
+            retries_by_reason=reasons,
             cooldown_seconds=cooldown_seconds,
             window=window,
-            drift_events=self.drift_events,
-            duplicates_dropped=self.duplicates_dropped,
-            records_recovered=self.records_recovered,
-            unrecovered_drift=self.unrecovered_drift,
-            bad_records=self.bad_records,
         )

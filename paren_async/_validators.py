@@ -1,10 +1,4 @@
-"""Conditional requests: what a page's server-sent validator was, and which records it held.
-
-Paren does not document ``ETag`` or ``Last-Modified``, so nothing depends on them: a walk given
-``PageValidators`` sends ``If-None-Match`` / ``If-Modified-Since`` for a page only when the last
-walk saw a validator for exactly that request, and a 304 then stands for the same records as
-before. Only ids are kept (never bodies), so memory stays a few bytes per record.
-"""
+"""Conditional requests: a page's server-sent validator, and the ids of the records it held."""
 
 from __future__ import annotations
 
@@ -12,16 +6,17 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ._http import header
 
-__all__ = ["PageValidators"]
-
 _Entry = tuple[tuple[tuple[str, str], ...], tuple[object, ...]]
 
 
 class PageValidators:
-    """Validators of the pages of one walk, for the next walk of the same endpoint and filters.
+    """The validators of one walk's pages, for the next walk of the same endpoint and filters.
 
-    Pass the same object to each walk (``pager.raw_pages(validators=...)``). ``hits`` counts the
-    pages a server answered 304.
+    Pass the same object to each walk (``pager.raw_pages(validators=...)``): a page is requested
+    with ``If-None-Match`` / ``If-Modified-Since`` only when the last walk saw a validator for
+    exactly that request, and a 304 then stands for the same records as before. Paren does not
+    document ``ETag`` or ``Last-Modified``, so nothing depends on them. Only ids are kept, a few
+    bytes per record. ``hits`` counts the pages a server answered 304.
     """
 
     def __init__(self) -> None:
@@ -48,21 +43,14 @@ class PageValidators:
         self, url: str, headers: Mapping[str, str], ids: Callable[[], Sequence[object]]
     ) -> None:
         """A 200 for ``url``: keep its validator (if it sent one) and the ids of its records."""
-        etag, modified = header(headers, "ETag"), header(headers, "Last-Modified")
-        conditional: tuple[tuple[str, str], ...] = (("If-None-Match", etag),) if etag else ()
-        if modified:
-            conditional += (("If-Modified-Since", modified),)
-        self._pending[url] = (conditional, tuple(ids())) if conditional else None
+        pairs = (("If-None-Match", "ETag"), ("If-Modified-Since", "Last-Modified"))
+        sent = tuple((name, value) for name, key in pairs if (value := header(headers, key)))
+        self._pending[url] = (sent, tuple(ids())) if sent else None
 
     def settle(self, url: str, whole: bool) -> None:
-        """The walk used the page read for ``url``: keep its validator only if every record of it
-        was yielded (or was the overlap), so that a later 304 never hides a record the caller did
-        not see in its newest form (a page partly dropped as repeats under drift)."""
-        if url not in self._pending:  # a 304: the validator stays, unless the page was not whole
-            if not whole:
-                self._pages.pop(url, None)
-            return
-        entry = self._pending.pop(url)
+        """The walk used the page read for ``url``: keep its validator only if the page was
+        ``whole`` (each record yielded or the overlap), lest a later 304 hide a record's update."""
+        entry = self._pending.pop(url, self._pages.get(url))  # not pending: a 304
         if entry is not None and whole:
             self._pages[url] = entry
         else:
