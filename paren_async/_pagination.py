@@ -1,17 +1,13 @@
 """The offset walk: an ordered, bounded window of fetches over two callables it is given.
 
-``fetch(PageRequest) -> Response`` does the network part (retried by the request layer) and a
-pure ``decode(response, request) -> Page`` turns a body into records. A response is decoded only
-when its page reaches the head of the window, so few decoded pages are alive at once and each
-decodes into cache-hot memory. A fetch task that is done is a freed slot.
+``fetch(PageRequest) -> Response`` is the network part; a pure ``decode(response, request)``
+runs only when a page reaches the head of the window, so it decodes into cache-hot memory. A
+finished fetch task is a freed slot. ``Plan`` picks pages, ``Stitcher`` finds new records,
+``Ledger`` keeps the account.
 
-Which pages to ask for is ``_rules.Plan``'s decision, where new records start is
-``_drift.Stitcher``'s, and what was yielded is ``_ledger.Ledger``'s; the stream does the fetching.
-
-Plain asyncio tasks owned by the stream, not an anyio task group: an ``async for`` consumer may
-abandon the walk at any suspension (``break``, an exception, cancellation, garbage collection),
-and a task group must be exited by the task that entered it. So the stream is the structured
-owner: every fetch it starts is consumed in order or cancelled by ``close()``.
+Plain tasks owned by the stream, not a task group: a consumer may abandon the walk at any
+suspension (``break``, an exception, garbage collection), and a task group must be exited by the
+task that entered it. Every fetch started is consumed in order or cancelled by ``close()``.
 """
 
 from __future__ import annotations
@@ -52,8 +48,7 @@ __all__ = ["BadRecords", "Decode", "Fetch", "PageRequest", "PageStream", "WalkSp
 
 T = TypeVar("T")
 
-#: A body this small cannot hold a full page: peeked at when it arrives, to stop speculating
-#: past an empty page before it reaches the head.
+#: A body this small cannot hold a full page: peeked at on arrival to stop speculating early.
 _SMALL_BODY: Final = 2048
 _walk_ids = itertools.count(1)
 
@@ -64,19 +59,16 @@ Decode = Callable[[Response, PageRequest], Page[T]]
 @dataclass(slots=True)
 class _Slot:
     request: PageRequest
-    #: Records the page is expected to hold; fewer means the end, or a server capping pages.
-    assumed: int
+    assumed: int  # records expected; fewer means the end, or a server capping pages
     task: asyncio.Task[Response]
 
 
 class PageStream(Generic[T]):
-    """Pages of one walk in offset order, with at most ``concurrency`` requests in flight.
+    """Pages of one walk in offset order, at most ``concurrency`` requests in flight.
 
-    Each page yielded holds only records not yielded before (``items``), and those of its records
-    the typed model could not take (``rejected``, under the default ``bad_records="skip"``).
-    ``resume`` is where a new walk would continue; ``statistics()`` is this walk's account.
-    Use it with ``async for``, or ``async with`` to close it early; ``close()`` cancels every
-    fetch at once without waiting for them.
+    A page yielded holds only records not yielded before (``items``) and the records the model
+    could not take (``rejected``, under ``bad_records="skip"``). Use it with ``async for``, or
+    ``async with`` to close it early; ``close()`` cancels every fetch without waiting.
     """
 
     def __init__(
@@ -118,7 +110,7 @@ class PageStream(Generic[T]):
         self._deadline = None if spec.deadline is None else time.monotonic() + spec.deadline
 
     async def fetch_one(self, request: PageRequest) -> Page[T]:
-        """One page as the server sent it, outside any walk (``await pager``)."""
+        """One page as the server sent it, outside a walk (``await pager``)."""
         self._context = contextvars.copy_context()
         try:
             return await self._fetch_extra(request)
@@ -141,11 +133,9 @@ class PageStream(Generic[T]):
         return self.ledger.statistics()
 
     def close(self, reason: ParenError | None = None) -> None:
-        """Cancel every fetch in flight and end the walk. Idempotent; does not wait.
-
-        ``reason`` is what a consumer waiting on the walk gets instead of a stray cancellation
-        (the client passes ``ClientClosedError`` when it closes).
-        """
+        """Cancel every fetch and end the walk; idempotent, does not wait. A consumer waiting on
+        the walk gets ``reason`` (``ClientClosedError`` from the client) instead of a stray
+        cancellation."""
         if reason is not None and self._closed_by is None and self._state != "done":
             self._closed_by = reason
         self._plan.next = None
@@ -232,10 +222,8 @@ class PageStream(Generic[T]):
         return self._context.run(loop.create_task, self._fetch(request))  # type: ignore[arg-type]
 
     def _fill(self) -> None:
-        """Start fetches up to the ramp, never past a known end or ``max_items``."""
         plan, bounded = self._plan, self._spec.max_items is not None
         while len(self._window) < min(plan.ramp, self._spec.concurrency):
-            # Records the pages in flight should yield: only max_items needs them.
             expected = sum(s.assumed - s.request.overlap for s in self._window) if bounded else 0
             request = plan.take(expected, self._counts["records"])
             if request is None:
@@ -249,8 +237,7 @@ class PageStream(Generic[T]):
         task = slot.task
         if task.cancelled():
             return
-        if task.exception() is not None:  # .exception() also marks the failure as retrieved
-            # The walk will stop at this page: stop spending on the pages after it now.
+        if task.exception() is not None:  # also marks it retrieved; the walk stops at this page
             self._plan.next = None
             after = itertools.dropwhile(lambda other: other is not slot, list(self._window))
             for other in itertools.islice(after, 1, None):
@@ -268,9 +255,7 @@ class PageStream(Generic[T]):
         self._window.popleft()
         ids, entries = order(page, self._record_id, self._cheap_ids)
         full = self._plan.came_back(request, slot.assumed, len(entries))
-        if not full:
-            # The end, or a server capping pages: pages speculated past this one start at the
-            # wrong offsets. The next page is fetched alone to tell which.
+        if not full:  # the end or a cap: pages speculated past it start at wrong offsets
             self._cancel_window()
         start = self._stitcher.place(ids, checked=request.overlap > 0, probe=request.probe)
         recovered: list[Any] = []
@@ -335,7 +320,6 @@ class PageStream(Generic[T]):
             with anyio.move_on_after(self._deadline - time.monotonic()):
                 return await task
         except asyncio.CancelledError:
-            # The fetch, not this task, was cancelled: by the client closing under the walk.
             if self._closed_by is not None and not _cancelling():
                 raise self._closed_by from None
             raise

@@ -1,8 +1,7 @@
 """The one module that imports aiohttp: ``send(request) -> response`` and ``aclose()``.
 
-Every aiohttp or timeout failure leaves here as a ``TransportError`` (``raise ... from``), so no
-caller ever has to know which HTTP library is underneath. ``MockTransport`` answers from a function
-instead of the network: the engine's tests and users' own tests run on it without sockets.
+Every aiohttp or timeout failure leaves as a ``TransportError`` (``raise ... from``).
+``MockTransport`` answers from a function instead of the network, for tests without sockets.
 """
 
 from __future__ import annotations
@@ -21,8 +20,6 @@ from ._config import DEFAULT_MAX_RESPONSE_SIZE, Timeout
 from ._exceptions import DecodeError, TimeoutError, TransportError, UsageError
 from ._http import Request, Response
 
-__all__ = ["AiohttpTransport", "MockTransport", "Transport"]
-
 _USER_AGENT: Final = "paren-async"
 #: Content codings aiohttp decodes without optional packages; any other is refused, not retried.
 _DECODED: Final = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
@@ -37,13 +34,10 @@ class Transport(Protocol):
 
 
 class AiohttpTransport:
-    """Sends requests through an ``aiohttp.ClientSession``: the caller's, or one of its own.
-
-    A borrowed session is never closed here. An own session is created on first use (it must be
-    created inside the running event loop) and closed by ``aclose()``. TLS certificates are always
-    verified, against ``ssl_context`` when one is given. Bodies over ``max_response_size`` bytes
-    (after decompression) are refused with ``DecodeError`` before they can exhaust memory.
-    """
+    """Sends requests through the caller's ``aiohttp.ClientSession`` (never closed here) or its
+    own, created on first use inside the running loop and closed by ``aclose()``. TLS is always
+    verified (against ``ssl_context`` if given). Bodies over ``max_response_size`` bytes after
+    decompression raise ``DecodeError``."""
 
     def __init__(
         self,
@@ -86,18 +80,14 @@ class AiohttpTransport:
         headers = {} if request.credentials is None else request.credentials.headers
         if request.headers:
             headers = {**headers, **dict(request.headers)}
-        # aiohttp's total timeout counts waiting for a pooled connection. An own session's pool is
-        # as large as the client's cap on requests in flight, so nothing waits there and aiohttp
-        # keeps the time (cheaply); a borrowed session's pool may be smaller, so the attempt limit
-        # goes around the request instead.
+        # aiohttp's total timeout counts the wait for a pooled connection: fine for an own pool
+        # (as large as the client's cap), not for a borrowed one, so that gets fail_after.
         owned = self._owns_session
         client_timeout = self._timeouts.get(timeout)
         if client_timeout is None:
-            client_timeout = self._timeouts[timeout] = aiohttp.ClientTimeout(
-                total=timeout.attempt if owned else None,
-                sock_connect=timeout.connect,
-                sock_read=timeout.read,
-            )
+            total = timeout.attempt if owned else None
+            client_timeout = aiohttp.ClientTimeout(total, None, timeout.connect, timeout.read)
+            self._timeouts[timeout] = client_timeout
         try:
             with contextlib.nullcontext() if owned else anyio.fail_after(timeout.attempt):
                 async with session.request(
@@ -168,19 +158,15 @@ def _check_coding(request: Request, coding: str) -> None:
 
 
 class MockTransport:
-    """A transport that answers every request from ``handler``, with no network at all.
-
-    ``handler`` takes a ``Request`` and returns a ``Response`` (or an awaitable of one), or raises
-    a ``TransportError`` to simulate a failed connection. Every request it saw is kept in
-    ``requests``, in order. Pass it as ``ParenClient(transport=MockTransport(handler))``.
-    """
+    """Answers every request from ``handler(request) -> Response`` (or an awaitable of one), no
+    network; the handler raises ``TransportError`` to simulate a failed connection. ``requests``
+    keeps every request seen, in order. Use ``ParenClient(transport=MockTransport(handler))``."""
 
     def __init__(self, handler: Callable[[Request], Response | Awaitable[Response]]) -> None:
         self._handler = handler
         self.requests: list[Request] = []
-        #: Requests being handled right now (a handler that awaits shows real concurrency).
-        self.in_flight = 0
-        self.max_in_flight = 0
+        #: Requests being handled now, and the most at once (a handler that awaits shows them).
+        self.in_flight = self.max_in_flight = 0
 
     async def send(self, request: Request) -> Response:
         self.requests.append(request)
@@ -208,9 +194,5 @@ def _too_large(request: Request, status: int, limit: int) -> DecodeError:
 
 
 def _describe(timeout: Timeout) -> str:
-    return ", ".join(
-        f"{name}={value:g}s"
-        for name, value in (("attempt", timeout.attempt), ("connect", timeout.connect),
-                            ("read", timeout.read))
-        if value is not None
-    )  # fmt: skip
+    limits = {"attempt": timeout.attempt, "connect": timeout.connect, "read": timeout.read}
+    return ", ".join(f"{name}={value:g}s" for name, value in limits.items() if value is not None)
