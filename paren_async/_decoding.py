@@ -1,12 +1,9 @@
 """Pure page decoding: a response to a ``Page``, one bad record costing only itself.
 
-The fast path decodes the whole envelope with the typed decoder in one call. Only when that fails
-is the envelope split into raw records, each decoded alone; a record that fails is repaired where
-the meaning is clear (``paren-api.md`` section 7), one value at a time at exactly the JSON path
-msgspec names, and a record still undecodable becomes a ``BadRecord`` of its page.
-
-Text is UTF-8 on every path: a body declared in another charset is transcoded before any decode,
-typed or raw, so both paths see the same text.
+The typed decoder reads the whole envelope in one call; only when that fails are the records
+decoded one by one, each failing value repaired where its meaning is clear (``paren-api.md``
+section 7) at the JSON path msgspec names, and a record still undecodable becomes a ``BadRecord``.
+A body declared in another charset is transcoded to UTF-8 first, so typed and raw paths agree.
 """
 
 from __future__ import annotations
@@ -79,8 +76,7 @@ def codec_for(model: type[T]) -> Codec[T]:
 def decode_record(raw: bytes | msgspec.Raw, model: type[T]) -> T:
     """One record's JSON as ``model`` (a Struct such as ``Location``), as leniently as walks do.
 
-    A record still undecodable after repair raises ``RecordError``, whose ``record`` is the
-    ``BadRecord``.
+    Still undecodable after repair: ``RecordError``, whose ``record`` is the ``BadRecord``.
     """
     if not isinstance(raw, (bytes, msgspec.Raw)):
         raise UsageError(f"decode_record takes a record's JSON bytes, got {type(raw).__name__}")
@@ -137,8 +133,7 @@ def decode_page(
                     items.append(record)
             envelope = msgspec.structs.replace(envelope, data=tuple(items))
     if envelope.data is None or envelope.errors or _http.is_error_status(envelope.status_code):
-        message = "success envelope without a 'data' array"
-        raise _stated_error(request, response, body) or _decode_error(request, response, message)
+        raise _refusal(request, response, body, "success envelope without a 'data' array")
     return Page(
         offset=offset,
         limit=limit,
@@ -154,10 +149,7 @@ def _raw_envelope(request: Request, response: Response, body: bytes) -> Envelope
     try:
         return RAW.page.decode(body)
     except msgspec.ValidationError as exc:
-        error = _stated_error(request, response, body)
-        raise error or _decode_error(
-            request, response, f"unexpected response shape: {exc}"
-        ) from None
+        raise _refusal(request, response, body, f"unexpected response shape: {exc}") from None
     except RecursionError:  # msgspec's guard against pathological nesting
         raise _decode_error(request, response, "response JSON is nested too deeply") from None
     except msgspec.DecodeError as exc:  # cut short or garbled in transit: fetched again
@@ -165,12 +157,14 @@ def _raw_envelope(request: Request, response: Response, body: bytes) -> Envelope
         raise _decode_error(request, response, message, transient=True) from None
 
 
-def _stated_error(request: Request, response: Response, body: bytes) -> APIError | None:
-    """The error an envelope received with a 2xx states (``errors``, error ``status_code``)."""
+def _refusal(request: Request, response: Response, body: bytes, why: str) -> APIError | DecodeError:
+    """The error a 2xx envelope states (``errors``, error ``status_code``), else a DecodeError."""
     errors, status_code = _http.error_messages(_http.scrubbed(request, body))
     if _http.is_error_status(status_code):
         return _http.make_api_error(request, status_code, errors)  # type: ignore[arg-type]
-    return _http.make_api_error(request, response.status, errors) if errors else None
+    if errors:
+        return _http.make_api_error(request, response.status, errors)
+    return _decode_error(request, response, why)
 
 
 def _decode_leniently(raw: bytes | msgspec.Raw, decoder: msgspec.json.Decoder[T]) -> T | BadRecord:

@@ -1,15 +1,10 @@
-"""Typed Paren records: msgspec Structs on one configured base (``../shared/paren-api.md``, 3).
+"""Typed Paren records: msgspec Structs on one configured base (``paren-api.md``, section 3).
 
-- Unknown fields are ignored (``.raw()`` keeps them); fields the reference does not promise are
-  optional, and ``address`` and ``charging_pool`` default to empty blocks, so
-  ``loc.charging_pool.evses`` never fails.
-- Enum-like fields are plain strings, so an unknown value never fails a decode; the known values
-  are constants (``EvseStatus.AVAILABLE``...).
-- Numbers may arrive as decimal strings; timestamps are always timezone-aware (UTC if zone-less).
-- A record still undecodable after lenient repair becomes a ``BadRecord`` of its page.
-
-Structs are ``frozen`` and ``gc=False`` with tuple arrays: they cannot form reference cycles, so
-the garbage collector never tracks them and 100,000 records cost no GC pauses.
+Unknown fields are ignored (``.raw()`` keeps them). Fields the reference does not promise are
+optional; ``address`` and ``charging_pool`` default to empty blocks. Enum-like fields are plain
+strings (known values as constants: ``EvseStatus.AVAILABLE``...), numbers may come as decimal
+strings, and timestamps are always timezone-aware (UTC if zone-less). Structs are ``frozen`` and
+``gc=False`` with tuple arrays: they cannot form cycles, so 100,000 records cost no GC pauses.
 """
 
 from __future__ import annotations
