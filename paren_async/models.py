@@ -1,20 +1,10 @@
-"""Typed Paren records: msgspec Structs on one configured base.
+"""Typed Paren records: msgspec Structs on one configured base (``paren-api.md``, section 3).
 
-Decoding rules (``../shared/paren-api.md``, section 3):
-
-- Unknown fields are ignored here; the lossless ``.raw()`` path keeps them.
-- Every field the reference does not promise is optional. ``address`` and ``charging_pool`` default
-  to empty blocks, so ``loc.address.city`` and ``loc.charging_pool.evses`` never fail.
-- Enum-like fields are plain strings: an unknown value never fails a decode. The known values are
-  offered as constants (``EvseStatus.AVAILABLE``...).
-- Numbers may arrive as decimal strings (OCPI style); the decoders accept both.
-- Every timestamp is timezone-aware: one sent without a zone is read as UTC.
-- A record still undecodable after lenient repair (``_decoding.py``) becomes a ``BadRecord`` of its
-  page; the rest of the page is unaffected.
-
-Every Struct is ``frozen`` and ``gc=False`` and every array field is a tuple: such records cannot
-take part in a reference cycle, so the garbage collector never tracks them, and keeping 100,000 of
-them costs no GC pauses (see ``PERFORMANCE.md``, section 3).
+Unknown fields are ignored (``.raw()`` keeps them). Fields the reference does not promise are
+optional; ``address`` and ``charging_pool`` default to empty blocks. Enum-like fields are plain
+strings (known values as constants: ``EvseStatus.AVAILABLE``...), numbers may come as decimal
+strings, and timestamps are always timezone-aware (UTC if zone-less). Structs are ``frozen`` and
+``gc=False`` with tuple arrays: they cannot form cycles, so 100,000 records cost no GC pauses.
 """
 
 from __future__ import annotations
@@ -25,43 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Generic, TypeVar
 import msgspec
 from msgspec.structs import force_setattr
 
-__all__ = [
-    "Address",
-    "BadRecord",
-    "ChargingPool",
-    "Connector",
-    "ConnectorFormat",
-    "ConnectorStandard",
-    "Coordinates",
-    "CurrentPricing",
-    "Evse",
-    "EvseStatus",
-    "FundingProgram",
-    "Location",
-    "Operator",
-    "Page",
-    "ParenModel",
-    "PowerType",
-    "PricingComponent",
-    "PricingComponentType",
-    "PricingElement",
-    "PricingRestrictions",
-    "RealtimeChargingPool",
-    "RealtimeLocation",
-    "Tariff",
-]
-
 T = TypeVar("T")
 
-#: A zone is required on the fast path; a record whose timestamps lack one is repaired (UTC).
+#: Zone required on the fast path; a record with zone-less timestamps is repaired to UTC.
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 class ParenModel(msgspec.Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
     """Base of every Paren record: immutable, untracked by the GC, keyword-only."""
-
-
-# -- open enumerations: known values as constants, unknown values survive as plain strings --
 
 
 class EvseStatus:
@@ -117,9 +78,6 @@ class FundingProgram:
     NEVI: Final = "NEVI"
 
 
-# -- location hierarchy: location -> charging pool -> EVSEs -> connectors --
-
-
 class Coordinates(ParenModel, frozen=True):
     latitude: float | None = None
     longitude: float | None = None
@@ -167,7 +125,7 @@ class PricingComponent(ParenModel, frozen=True):
 
 
 class PricingRestrictions(ParenModel, frozen=True):
-    """Time-of-use and other conditions under which a pricing element applies (OCPI names)."""
+    """When a pricing element applies (OCPI names)."""
 
     start_time: str | None = None
     end_time: str | None = None
@@ -192,7 +150,6 @@ class PricingElement(ParenModel, frozen=True):
     restrictions: PricingRestrictions | None = None
 
     def __post_init__(self) -> None:
-        # Paren sends either form; normalise once here so no caller ever sees a lone object.
         components: object = self.pricing_components
         if isinstance(components, PricingComponent):
             force_setattr(self, "pricing_components", (components,))
@@ -226,25 +183,23 @@ class RealtimeChargingPool(ChargingPool, frozen=True):
     current_pricing: CurrentPricing | None = None
 
 
-class Location(ParenModel, frozen=True):
-    """A Metadata API location ("Location Details")."""
-
+class _LocationBase(ParenModel, frozen=True):
     id: str
     name: str | None = None
     address: Address = msgspec.field(default_factory=Address)
     last_updated: Timestamp | None = None
     operator: Operator | None = None
+
+
+class Location(_LocationBase, frozen=True):
+    """A Metadata API location ("Location Details")."""
+
     charging_pool: ChargingPool = msgspec.field(default_factory=ChargingPool)
 
 
-class RealtimeLocation(ParenModel, frozen=True):
+class RealtimeLocation(_LocationBase, frozen=True):
     """A Realtime API location: current status, availability and pricing."""
 
-    id: str
-    name: str | None = None
-    address: Address = msgspec.field(default_factory=Address)
-    last_updated: Timestamp | None = None
-    operator: Operator | None = None
     charging_pool: RealtimeChargingPool = msgspec.field(default_factory=RealtimeChargingPool)
 
 
@@ -269,18 +224,16 @@ class BadRecord(ParenModel, frozen=True):
 class Page(ParenModel, Generic[T], frozen=True):
     """One response of a walk: the records at ``offset``, in server order.
 
-    ``rejected`` holds the records of the page that could not be decoded (typed walks only).
-    ``unchanged`` holds the ids of records the server said are as they were at the last walk
-    (a conditional request answered 304; ``raw_pages(validators=...)`` only): their bytes are not
-    sent again.
+    ``duration`` is the server's processing time in seconds and ``timestamp`` when it answered
+    (both from the envelope, if given). ``rejected`` holds the records that could not be decoded
+    (typed walks only); ``unchanged`` the ids of records a conditional request found as they were
+    at the last walk (``raw_pages(validators=...)`` only; their bytes are not sent again).
     """
 
     offset: int
     limit: int
     items: tuple[T, ...]
-    #: Server-side processing time in seconds (from the envelope's ``duration``), if given.
     duration: float | None = None
-    #: When the server produced the response (envelope ``timestamp``), if given and valid.
     timestamp: datetime | None = None
     rejected: tuple[BadRecord, ...] = ()
     unchanged: tuple[Any, ...] = ()
