@@ -15,6 +15,32 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Generic, TypeVar
 import msgspec
 from msgspec.structs import force_setattr
 
+__all__ = [
+    "Address",
+    "BadRecord",
+    "ChargingPool",
+    "Connector",
+    "ConnectorFormat",
+    "ConnectorStandard",
+    "Coordinates",
+    "CurrentPricing",
+    "Evse",
+    "EvseStatus",
+    "FundingProgram",
+    "Location",
+    "Operator",
+    "Page",
+    "ParenModel",
+    "PowerType",
+    "PricingComponent",
+    "PricingComponentType",
+    "PricingElement",
+    "PricingRestrictions",
+    "RealtimeChargingPool",
+    "RealtimeLocation",
+    "Tariff",
+]
+
 T = TypeVar("T")
 
 #: Zone required on the fast path; a record with zone-less timestamps is repaired to UTC.
