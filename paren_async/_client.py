@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import enum
+import operator
 import ssl
 import weakref
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
@@ -28,11 +28,7 @@ from ._config import (
 )
 from ._decoding import RAW, Codec, codec_for, raw_id
 from ._events import EventHooks, Events
-from ._exceptions import (
-    ClientClosedError,
-    ResumePoint,
-    UsageError,
-)
+from ._exceptions import ClientClosedError, ResumePoint, UsageError
 from ._health import Health, probe
 from ._http import Request, Response, build_request, encode_filters, page_query
 from ._limiter import Limiter
@@ -48,8 +44,6 @@ from .models import Location, RealtimeLocation
 if TYPE_CHECKING:
     from .watch import FirstCycle, WatchEvent
 
-__all__ = ["ParenClient"]
-
 T = TypeVar("T")
 
 METADATA_LOCATIONS: Final = "/metadata/v1/locations"
@@ -57,11 +51,6 @@ REALTIME_LOCATIONS: Final = "/realtime/v1/locations"
 HEALTHCHECK: Final = "/healthcheck"
 
 Filter = str | int | float | bool | None
-
-
-class _State(enum.Enum):
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class ParenClient:
@@ -103,10 +92,15 @@ class ParenClient:
         realtime_path: str = REALTIME_LOCATIONS,
         healthcheck_path: str = HEALTHCHECK,
     ) -> None:
+        # A traceback formatted with locals must not show a secret, nor a URL holding one.
         try:
             self._credentials = Credentials.resolve(api_key, api_secret)
         finally:
-            del api_secret  # a traceback formatted with locals must not show it
+            del api_secret
+        try:
+            self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        finally:
+            del base_url
         if session is not None and transport is not None:
             raise UsageError("pass session= or transport=, not both")
         if retry is not None and not isinstance(retry, RetryPolicy):
@@ -114,51 +108,34 @@ class ParenClient:
         if hooks is not None and not isinstance(hooks, EventHooks):
             raise UsageError(f"hooks must be an EventHooks, got {type(hooks).__name__}")
         configure_logging_from_env()
-        try:
-            self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        finally:
-            del base_url  # it may hold a secret pasted into the URL: keep it out of tracebacks
-        self._paths = {
-            name: _check_path(name, value)
-            for name, value in (
-                ("metadata_path", metadata_path),
-                ("realtime_path", realtime_path),
-                ("healthcheck_path", healthcheck_path),
-            )
-        }
+        self._metadata_path = _check_path("metadata_path", metadata_path)
+        self._realtime_path = _check_path("realtime_path", realtime_path)
+        self._healthcheck_path = _check_path("healthcheck_path", healthcheck_path)
         self._concurrency = check_concurrency(concurrency)
         self._timeout = Timeout.coerce(timeout)
-        self._retry = retry
+        self._attempts = 1 if retry is None else retry.max_attempts
         self._counters = Counters()
-        subscribers: list[Callable[[Any], object]] = [self._counters, log_event]
-        subscribers.append(Telemetry(tracer_provider))
-        if hooks is not None:
-            subscribers.append(hooks)
-        self._events = Events(*subscribers)
-        self._sender = Sender(
-            transport
-            or AiohttpTransport(
-                session,
-                pool_size=MAX_CONCURRENCY,
-                ssl_context=ssl_context,
-                max_response_size=max_response_size,
-                trace_configs=trace_configs,
-            ),
-            retry=retry,
-            limiter=Limiter(ceiling=MAX_CONCURRENCY, rate_limit=rate_limit),
-            events=self._events,
+        user_hooks = () if hooks is None else (hooks,)
+        self._events = Events(self._counters, log_event, Telemetry(tracer_provider), *user_hooks)
+        transport = transport or AiohttpTransport(
+            session,
+            pool_size=MAX_CONCURRENCY,
+            ssl_context=ssl_context,
+            max_response_size=max_response_size,
+            trace_configs=trace_configs,
         )
-        self._state = _State.OPEN
+        limiter = Limiter(ceiling=MAX_CONCURRENCY, rate_limit=rate_limit)
+        self._sender = Sender(transport, retry=retry, limiter=limiter, events=self._events)
+        self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._walks: weakref.WeakSet[PageStream[Any]] = weakref.WeakSet()
 
     def __repr__(self) -> str:
-        credentials = getattr(self, "_credentials", None)  # safe on a half-built client too
-        key = credentials.api_key if credentials else None
-        state = getattr(self, "_state", _State.CLOSED).value
-        return (
-            f"<ParenClient base_url={getattr(self, '_base_url', None)!r} api_key={key!r} {state}>"
-        )
+        # Safe on a half-built client too: a traceback formatted with locals shows it.
+        url = getattr(self, "_base_url", None)
+        key = getattr(getattr(self, "_credentials", None), "api_key", None)
+        state = "closed" if getattr(self, "_closed", True) else "open"
+        return f"<ParenClient base_url={url!r} api_key={key!r} {state}>"
 
     @property
     def base_url(self) -> str:
@@ -174,16 +151,16 @@ class ParenClient:
 
     async def aclose(self) -> None:
         """Cancel every walk still in flight (without waiting for it) and release connections."""
-        if self._state is _State.CLOSED:
+        if self._closed:
             return
-        self._state = _State.CLOSED
+        self._closed = True
         for walk in list(self._walks):
             walk.close(ClientClosedError("the client was closed during the walk"))
         self._walks.clear()
         await self._sender.aclose()
 
     def _check_open(self) -> None:
-        if self._state is _State.CLOSED:
+        if self._closed:
             raise ClientClosedError("this ParenClient is closed; create a new one")
 
     def _check_loop(self) -> None:
@@ -202,7 +179,7 @@ class ParenClient:
     @property
     def closed(self) -> bool:
         """Whether ``aclose()`` was called: a closed client refuses new walks."""
-        return self._state is _State.CLOSED
+        return self._closed
 
     def statistics(self) -> ClientStatistics:
         """A snapshot of what this client has done so far, summed over all its walks."""
@@ -220,9 +197,7 @@ class ParenClient:
         """
         self._check_open()
         self._check_loop()
-        request = build_request(
-            self._base_url, self._paths["healthcheck_path"], timeout=self._timeout
-        )
+        request = build_request(self._base_url, self._healthcheck_path, timeout=self._timeout)
         return await probe(self._sender, request)
 
     async def healthcheck(self) -> bool:
@@ -252,7 +227,7 @@ class ParenClient:
         WARNING log line and the ``on_bad_record`` hook), or raises ``RecordError`` (``"raise"``).
         """
         return self._walk(
-            self._paths["metadata_path"], codec_for(Location), filters,
+            self._metadata_path, codec_for(Location), filters,
             page_size, offset, max_items, concurrency, drift_check, deadline, resume, bad_records,
         )  # fmt: skip
 
@@ -264,7 +239,7 @@ class ParenClient:
     ) -> Pager[RealtimeLocation]:  # fmt: skip
         """Walk the Realtime API's locations; the options are those of ``locations()``."""
         return self._walk(
-            self._paths["realtime_path"], codec_for(RealtimeLocation), filters,
+            self._realtime_path, codec_for(RealtimeLocation), filters,
             page_size, offset, max_items, concurrency, drift_check, deadline, resume, bad_records,
         )  # fmt: skip
 
@@ -333,27 +308,28 @@ class ParenClient:
             deadline=deadline,
             resume=resume,
             bad_records=bad_records,
-            attempts=1 if self._retry is None else self._retry.max_attempts,
+            attempts=self._attempts,
         )
         encoded = encode_filters(filters)  # refuses bad filters now, and encodes them once
-        credentials = self._require_credentials()
+        if self._credentials is None:
+            raise UsageError(
+                "this call needs credentials: pass api_key= and api_secret= to ParenClient "
+                "or set PAREN_API_KEY and PAREN_API_SECRET"
+            )
+        credentials, base_url, timeout = self._credentials, self._base_url, self._timeout
 
         def request_for(page: PageRequest) -> Request:
             query = page_query(encoded, page.limit, page.offset)
             return build_request(
-                self._base_url, path, query, credentials, timeout=self._timeout, offset=page.offset
+                base_url, path, query, credentials, timeout=timeout, offset=page.offset
             )
-
-        async def fetch(page: PageRequest) -> Response:
-            self._check_loop()
-            return await self._sender.send(request_for(page))
 
         def open_stream(decode: Decode[Any], spec: WalkSpec, typed: bool) -> PageStream[Any]:
             self._check_open()
             typed = typed and codec is not RAW
             validators = spec.validators
 
-            async def fetch_conditional(page: PageRequest) -> Response:
+            async def fetch(page: PageRequest) -> Response:
                 request = request_for(page)
                 if validators is not None and not page.reread:
                     request = replace(request, headers=validators.headers(request.url))
@@ -361,30 +337,20 @@ class ParenClient:
                 return await self._sender.send(request)
 
             stream: PageStream[Any] = PageStream(
-                fetch if validators is None else fetch_conditional, decode, spec,
-                record_id=_record_id if typed else raw_id,
+                fetch,
+                decode,
+                spec,
+                record_id=operator.attrgetter("id") if typed else raw_id,
                 cheap_ids=typed,
                 url=lambda page: request_for(page).url,
                 path=path,
                 events=self._events,
                 retry_delay=lambda error, attempt: self._sender.delay(error, attempt, 0.0),
-            )  # fmt: skip
+            )
             self._walks.add(stream)
             return stream
 
         return Pager(spec, request_for, codec, open_stream, path)
-
-    def _require_credentials(self) -> Credentials:
-        if self._credentials is None:
-            raise UsageError(
-                "this call needs credentials: pass api_key= and api_secret= to ParenClient "
-                "or set PAREN_API_KEY and PAREN_API_SECRET"
-            )
-        return self._credentials
-
-
-def _record_id(record: Any) -> object:
-    return record.id
 
 
 def _check_path(name: str, path: str) -> str:
