@@ -185,7 +185,7 @@ class ParenClient:
         """A snapshot of what this client has done so far, summed over all its walks."""
         limiter = self._sender.limiter
         return self._counters.snapshot(
-            cooldown_seconds=limiter.cooldown.total, window=limiter.window.limit
+            cooldown_seconds=limiter.cooldown_total, window=limiter.limit
         )
 
     async def health(self) -> Health:

@@ -21,32 +21,6 @@ from ._exceptions import UsageError
 CONGESTION_STATUSES: Final = frozenset({429, 503})
 
 
-class Cooldown:
-    """A gate every request passes, closed until the moment a 429 named."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._open_at = 0.0
-        #: Seconds the gate has been closed in total (overlapping closures counted once).
-        self.total = 0.0
-
-    def close_for(self, seconds: float) -> None:
-        now = self._clock()
-        until = now + seconds
-        if until > self._open_at:
-            self.total += until - max(now, self._open_at)
-            self._open_at = until
-
-    @property
-    def is_open(self) -> bool:
-        return self._open_at <= self._clock()
-
-    async def wait(self) -> None:
-        # A loop, not one sleep: the gate may be closed further while we wait.
-        while (delay := self._open_at - self._clock()) > 0:  # noqa: ASYNC110
-            await anyio.sleep(delay)
-
-
 class TokenBucket:
     """At most ``rate`` requests per second on average, bursts of at most ``max(1, rate)``: any
     window of T seconds holds at most rate * T + rate."""
@@ -81,32 +55,54 @@ def decreased_limit(limit: int, in_flight: int) -> int:
     return max(1, min(limit, in_flight) // 2)
 
 
-class AdaptiveLimit:
-    """Requests in flight across the client: halved on congestion (429/503), grown back by one
-    per window of successes (AIMD, as TCP does).
+class Limiter:
+    """Everything that decides when a request may leave; shared by every walk of a client.
 
-    A slot is the ``epoch`` it was taken in. ``release`` is synchronous on purpose: it runs in
-    ``finally`` blocks of cancelled tasks, where an await could be interrupted and leak the slot.
+    At most ``limit`` requests in flight: halved on congestion (429/503), grown back by one per
+    ``limit`` successes in a row (AIMD, as TCP does), never above ``ceiling``. A slot is the
+    ``epoch`` it was taken in. ``release`` is synchronous on purpose: it runs in ``finally``
+    blocks of cancelled tasks, where an await could be interrupted and leak the slot.
     """
 
-    def __init__(self, ceiling: int) -> None:
+    def __init__(
+        self, *, ceiling: int, rate_limit: float | None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ceiling = self.limit = ceiling
         self.in_flight = self.epoch = self._successes = 0
         self._changed: anyio.Event | None = None
+        self._clock = clock
+        self._open_at = 0.0
+        #: Seconds the cooldown has been closed in total (overlapping closures counted once).
+        self.cooldown_total = 0.0
+        self.bucket = None if rate_limit is None else TokenBucket(rate_limit, clock)
 
     async def acquire(self) -> int:
+        """A slot for ``release``, once the cooldown is open and a token is taken."""
+        if self.in_flight < self.limit and self.bucket is None and self._open_at <= self._clock():
+            self.in_flight += 1  # the common case, without a wait to set up
+            return self.epoch
         while self.in_flight >= self.limit:
             if self._changed is None:
                 self._changed = anyio.Event()
             await self._changed.wait()
         self.in_flight += 1
-        return self.epoch
+        slot = self.epoch
+        try:
+            await self._cooldown()
+            if self.bucket is not None:
+                await self.bucket.take()
+                await self._cooldown()  # it may have closed while we waited for the token
+        except BaseException:
+            self.release(slot, None)
+            raise
+        return slot
 
-    def release(self, epoch: int, *, congested: bool) -> None:
+    def release(self, slot: int, status: int | None) -> None:
         self.in_flight -= 1
         # One decrease per congestion event: requests that started before the last decrease
         # already saw the old limit, so their failures are not news.
-        if congested and epoch == self.epoch:
+        congested = status in CONGESTION_STATUSES
+        if congested and slot == self.epoch:
             self.limit = decreased_limit(self.limit, self.in_flight + 1)
             self.epoch += 1
             self._successes = 0
@@ -119,35 +115,15 @@ class AdaptiveLimit:
             self._changed.set()
             self._changed = None
 
-
-class Limiter:
-    """Everything that decides when a request may leave; shared by every walk of a client."""
-
-    def __init__(self, *, ceiling: int, rate_limit: float | None) -> None:
-        self.window = AdaptiveLimit(ceiling)
-        self.cooldown = Cooldown()
-        self.bucket = None if rate_limit is None else TokenBucket(rate_limit)
-
-    async def acquire(self) -> int:
-        """A slot for ``release``, once the cooldown is open and a token is taken."""
-        window = self.window
-        if window.in_flight < window.limit and self.bucket is None and self.cooldown.is_open:
-            window.in_flight += 1  # the common case, without a wait to set up
-            return window.epoch
-        slot = await window.acquire()
-        try:
-            await self.cooldown.wait()
-            if self.bucket is not None:
-                await self.bucket.take()
-                await self.cooldown.wait()  # it may have closed while we waited for the token
-        except BaseException:
-            window.release(slot, congested=False)
-            raise
-        return slot
-
-    def release(self, slot: int, status: int | None) -> None:
-        self.window.release(slot, congested=status in CONGESTION_STATUSES)
-
     def hold(self, seconds: float) -> None:
         """Close the cooldown: no request of the client leaves for ``seconds``."""
-        self.cooldown.close_for(seconds)
+        now = self._clock()
+        until = now + seconds
+        if until > self._open_at:
+            self.cooldown_total += until - max(now, self._open_at)
+            self._open_at = until
+
+    async def _cooldown(self) -> None:
+        # A loop, not one sleep: the cooldown may be extended while we wait.
+        while (delay := self._open_at - self._clock()) > 0:  # noqa: ASYNC110
+            await anyio.sleep(delay)
