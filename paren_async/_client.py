@@ -142,8 +142,7 @@ class ParenClient:
         return self._base_url
 
     async def __aenter__(self) -> ParenClient:
-        self._check_open()
-        self._check_loop()
+        self._check()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -159,15 +158,16 @@ class ParenClient:
         self._walks.clear()
         await self._sender.aclose()
 
-    def _check_open(self) -> None:
+    def _check(self, *, loop: bool = True) -> None:
+        """Refuse a closed client and, with ``loop``, one used from a second event loop."""
         if self._closed:
             raise ClientClosedError("this ParenClient is closed; create a new one")
-
-    def _check_loop(self) -> None:
-        loop = asyncio.get_running_loop()
+        if not loop:
+            return
+        running = asyncio.get_running_loop()
         if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
+            self._loop = running
+        elif running is not self._loop:
             raise UsageError(
                 "this ParenClient was first used in another event loop (an earlier "
                 "asyncio.run() call, another thread or another worker's loop), and its "
@@ -195,8 +195,7 @@ class ParenClient:
         ``Health(ok=False, error=...)``; so do errors that mean the client is misconfigured
         (404: check ``base_url``; 401).
         """
-        self._check_open()
-        self._check_loop()
+        self._check()
         request = build_request(self._base_url, self._healthcheck_path, timeout=self._timeout)
         return await probe(self._sender, request)
 
@@ -298,7 +297,7 @@ class ParenClient:
         offset: int, max_items: int | None, concurrency: int | None, drift_check: bool,
         deadline: float | None, resume: ResumePoint | None, bad_records: BadRecords,
     ) -> Pager[T]:  # fmt: skip
-        self._check_open()
+        self._check(loop=False)
         spec = WalkSpec.checked(
             offset=offset,
             page_size=page_size,
@@ -325,7 +324,7 @@ class ParenClient:
             )
 
         def open_stream(decode: Decode[Any], spec: WalkSpec, typed: bool) -> PageStream[Any]:
-            self._check_open()
+            self._check(loop=False)
             typed = typed and codec is not RAW
             validators = spec.validators
 
@@ -333,7 +332,7 @@ class ParenClient:
                 request = request_for(page)
                 if validators is not None and not page.reread:
                     request = replace(request, headers=validators.headers(request.url))
-                self._check_loop()
+                self._check()
                 return await self._sender.send(request)
 
             stream: PageStream[Any] = PageStream(

@@ -23,9 +23,6 @@ from .models import Page
 T = TypeVar("T")
 X = TypeVar("X")
 
-#: Opens a walk: ``(decode, spec, typed)``, where ``typed`` says records have an ``id`` attribute.
-OpenStream = Callable[[Decode[Any], WalkSpec, bool], PageStream[Any]]
-
 
 class Pager(Generic[T]):
     """One walk over an endpoint, in every form a caller may want.
@@ -41,7 +38,7 @@ class Pager(Generic[T]):
         spec: WalkSpec,
         request_for: Callable[[PageRequest], Request],
         codec: Codec[T],
-        open_stream: OpenStream,
+        open_stream: Callable[[Decode[Any], WalkSpec, bool], PageStream[Any]],
         path: str,
     ) -> None:
         self._spec = spec
