@@ -310,22 +310,21 @@ class ParenClient:
             attempts=self._attempts,
         )
         encoded = encode_filters(filters)  # refuses bad filters now, and encodes them once
-        if self._credentials is None:
+        credentials = self._credentials
+        if credentials is None:
             raise UsageError(
                 "this call needs credentials: pass api_key= and api_secret= to ParenClient "
                 "or set PAREN_API_KEY and PAREN_API_SECRET"
             )
-        credentials, base_url, timeout = self._credentials, self._base_url, self._timeout
 
         def request_for(page: PageRequest) -> Request:
             query = page_query(encoded, page.limit, page.offset)
             return build_request(
-                base_url, path, query, credentials, timeout=timeout, offset=page.offset
+                self._base_url, path, query, credentials, timeout=self._timeout, offset=page.offset
             )
 
         def open_stream(decode: Decode[Any], spec: WalkSpec, typed: bool) -> PageStream[Any]:
             self._check(loop=False)
-            typed = typed and codec is not RAW
             validators = spec.validators
 
             async def fetch(page: PageRequest) -> Response:

@@ -44,7 +44,7 @@ class Pager(Generic[T]):
         self._spec = spec
         self._request_for = request_for
         self._codec = codec
-        self._open = open_stream
+        self._open = open_stream  # (decode, spec, typed): typed records have an ``id`` attribute
         # The latest walk's ledger, not the walk: a pager kept must not keep a dropped walk's
         # fetches running.
         self._latest: Ledger | None = None
@@ -75,12 +75,13 @@ class Pager(Generic[T]):
         validators.remember(url, response.headers, lambda: [raw_id(r) for r in result.items])
         return result
 
-    def _typed(self, spec: WalkSpec) -> PageStream[T]:
-        return self._open(functools.partial(self._decode, codec=self._codec), spec, True)
+    def _typed_stream(self, spec: WalkSpec) -> PageStream[T]:
+        decode = functools.partial(self._decode, codec=self._codec)
+        return self._open(decode, spec, self._codec is not RAW)
 
     def pages(self) -> PageStream[T]:
         """Pages in offset order; also an async context manager that closes the walk."""
-        stream = self._typed(self._spec)
+        stream = self._typed_stream(self._spec)
         self._latest = stream.ledger
         return stream
 
@@ -127,10 +128,11 @@ class Pager(Generic[T]):
     async def _first(self) -> Page[T]:
         """The first page as the server sent it: one request, no walk."""
         spec = replace(self._spec, concurrency=1)
+        stream = self._typed_stream(spec)  # refuses a closed client, even for max_items=0
         request = spec.first()
         if request is None:
             return Page(offset=spec.offset, limit=0, items=())
-        return await self._typed(spec).fetch_one(request)
+        return await stream.fetch_one(request)
 
 
 def _as_bytes(raw: Page[msgspec.Raw]) -> Page[bytes]:
