@@ -269,9 +269,7 @@ class ParenClient:
         raw forms ``.raw()`` and ``.raw_pages()`` give bytes either way).
         """
         if model is not None and "id" not in getattr(model, "__struct_fields__", ()):
-            raise UsageError(
-                f"model must be a msgspec Struct type with an 'id' field, got {model!r}"
-            )
+            raise UsageError(f"model must be a msgspec Struct with an 'id' field, got {model!r}")
         codec: Codec[Any] = RAW if model is None else codec_for(model)  # type: ignore[arg-type]
         return self._walk(
             _check_path("path", path), codec, filters,
