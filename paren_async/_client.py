@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import enum
+import operator
 import ssl
 import weakref
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
@@ -28,11 +28,7 @@ from ._config import (
 )
 from ._decoding import RAW, Codec, codec_for, raw_id
 from ._events import EventHooks, Events
-from ._exceptions import (
-    ClientClosedError,
-    ResumePoint,
-    UsageError,
-)
+from ._exceptions import ClientClosedError, ResumePoint, UsageError
 from ._health import Health, probe
 from ._http import Request, Response, build_request, encode_filters, page_query
 from ._limiter import Limiter
@@ -48,8 +44,6 @@ from .models import Location, RealtimeLocation
 if TYPE_CHECKING:
     from .watch import FirstCycle, WatchEvent
 
-__all__ = ["ParenClient"]
-
 T = TypeVar("T")
 
 METADATA_LOCATIONS: Final = "/metadata/v1/locations"
@@ -57,11 +51,6 @@ REALTIME_LOCATIONS: Final = "/realtime/v1/locations"
 HEALTHCHECK: Final = "/healthcheck"
 
 Filter = str | int | float | bool | None
-
-
-class _State(enum.Enum):
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class ParenClient:
@@ -103,10 +92,15 @@ class ParenClient:
         realtime_path: str = REALTIME_LOCATIONS,
         healthcheck_path: str = HEALTHCHECK,
     ) -> None:
+        # A traceback formatted with locals must not show a secret, nor a URL holding one.
         try:
             self._credentials = Credentials.resolve(api_key, api_secret)
         finally:
-            del api_secret  # a traceback formatted with locals must not show it
+            del api_secret
+        try:
+            self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        finally:
+            del base_url
         if session is not None and transport is not None:
             raise UsageError("pass session= or transport=, not both")
         if retry is not None and not isinstance(retry, RetryPolicy):
@@ -114,59 +108,41 @@ class ParenClient:
         if hooks is not None and not isinstance(hooks, EventHooks):
             raise UsageError(f"hooks must be an EventHooks, got {type(hooks).__name__}")
         configure_logging_from_env()
-        try:
-            self._base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        finally:
-            del base_url  # it may hold a secret pasted into the URL: keep it out of tracebacks
-        self._paths = {
-            name: _check_path(name, value)
-            for name, value in (
-                ("metadata_path", metadata_path),
-                ("realtime_path", realtime_path),
-                ("healthcheck_path", healthcheck_path),
-            )
-        }
+        self._metadata_path = _check_path("metadata_path", metadata_path)
+        self._realtime_path = _check_path("realtime_path", realtime_path)
+        self._healthcheck_path = _check_path("healthcheck_path", healthcheck_path)
         self._concurrency = check_concurrency(concurrency)
         self._timeout = Timeout.coerce(timeout)
-        self._retry = retry
+        self._attempts = 1 if retry is None else retry.max_attempts
         self._counters = Counters()
-        subscribers: list[Callable[[Any], object]] = [self._counters, log_event]
-        subscribers.append(Telemetry(tracer_provider))
-        if hooks is not None:
-            subscribers.append(hooks)
-        self._events = Events(*subscribers)
-        self._sender = Sender(
-            transport
-            or AiohttpTransport(
-                session,
-                pool_size=MAX_CONCURRENCY,
-                ssl_context=ssl_context,
-                max_response_size=max_response_size,
-                trace_configs=trace_configs,
-            ),
-            retry=retry,
-            limiter=Limiter(ceiling=MAX_CONCURRENCY, rate_limit=rate_limit),
-            events=self._events,
+        user_hooks = () if hooks is None else (hooks,)
+        self._events = Events(self._counters, log_event, Telemetry(tracer_provider), *user_hooks)
+        transport = transport or AiohttpTransport(
+            session,
+            pool_size=MAX_CONCURRENCY,
+            ssl_context=ssl_context,
+            max_response_size=max_response_size,
+            trace_configs=trace_configs,
         )
-        self._state = _State.OPEN
+        limiter = Limiter(ceiling=MAX_CONCURRENCY, rate_limit=rate_limit)
+        self._sender = Sender(transport, retry=retry, limiter=limiter, events=self._events)
+        self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._walks: weakref.WeakSet[PageStream[Any]] = weakref.WeakSet()
 
     def __repr__(self) -> str:
-        credentials = getattr(self, "_credentials", None)  # safe on a half-built client too
-        key = credentials.api_key if credentials else None
-        state = getattr(self, "_state", _State.CLOSED).value
-        return (
-            f"<ParenClient base_url={getattr(self, '_base_url', None)!r} api_key={key!r} {state}>"
-        )
+        # Safe on a half-built client too: a traceback formatted with locals shows it.
+        url = getattr(self, "_base_url", None)
+        key = getattr(getattr(self, "_credentials", None), "api_key", None)
+        state = "closed" if getattr(self, "_closed", True) else "open"
+        return f"<ParenClient base_url={url!r} api_key={key!r} {state}>"
 
     @property
     def base_url(self) -> str:
         return self._base_url
 
     async def __aenter__(self) -> ParenClient:
-        self._check_open()
-        self._check_loop()
+        self._check()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -174,23 +150,24 @@ class ParenClient:
 
     async def aclose(self) -> None:
         """Cancel every walk still in flight (without waiting for it) and release connections."""
-        if self._state is _State.CLOSED:
+        if self._closed:
             return
-        self._state = _State.CLOSED
+        self._closed = True
         for walk in list(self._walks):
             walk.close(ClientClosedError("the client was closed during the walk"))
         self._walks.clear()
         await self._sender.aclose()
 
-    def _check_open(self) -> None:
-        if self._state is _State.CLOSED:
+    def _check(self, *, loop: bool = True) -> None:
+        """Refuse a closed client and, with ``loop``, one used from a second event loop."""
+        if self._closed:
             raise ClientClosedError("this ParenClient is closed; create a new one")
-
-    def _check_loop(self) -> None:
-        loop = asyncio.get_running_loop()
+        if not loop:
+            return
+        running = asyncio.get_running_loop()
         if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
+            self._loop = running
+        elif running is not self._loop:
             raise UsageError(
                 "this ParenClient was first used in another event loop (an earlier "
                 "asyncio.run() call, another thread or another worker's loop), and its "
@@ -202,13 +179,13 @@ class ParenClient:
     @property
     def closed(self) -> bool:
         """Whether ``aclose()`` was called: a closed client refuses new walks."""
-        return self._state is _State.CLOSED
+        return self._closed
 
     def statistics(self) -> ClientStatistics:
         """A snapshot of what this client has done so far, summed over all its walks."""
         limiter = self._sender.limiter
         return self._counters.snapshot(
-            cooldown_seconds=limiter.cooldown.total, window=limiter.window.limit
+            cooldown_seconds=limiter.cooldown_total, window=limiter.limit
         )
 
     async def health(self) -> Health:
@@ -218,11 +195,8 @@ class ParenClient:
         ``Health(ok=False, error=...)``; so do errors that mean the client is misconfigured
         (404: check ``base_url``; 401).
         """
-        self._check_open()
-        self._check_loop()
-        request = build_request(
-            self._base_url, self._paths["healthcheck_path"], timeout=self._timeout
-        )
+        self._check()
+        request = build_request(self._base_url, self._healthcheck_path, timeout=self._timeout)
         return await probe(self._sender, request)
 
     async def healthcheck(self) -> bool:
@@ -252,7 +226,7 @@ class ParenClient:
         WARNING log line and the ``on_bad_record`` hook), or raises ``RecordError`` (``"raise"``).
         """
         return self._walk(
-            self._paths["metadata_path"], codec_for(Location), filters,
+            self._metadata_path, codec_for(Location), filters,
             page_size, offset, max_items, concurrency, drift_check, deadline, resume, bad_records,
         )  # fmt: skip
 
@@ -264,7 +238,7 @@ class ParenClient:
     ) -> Pager[RealtimeLocation]:  # fmt: skip
         """Walk the Realtime API's locations; the options are those of ``locations()``."""
         return self._walk(
-            self._paths["realtime_path"], codec_for(RealtimeLocation), filters,
+            self._realtime_path, codec_for(RealtimeLocation), filters,
             page_size, offset, max_items, concurrency, drift_check, deadline, resume, bad_records,
         )  # fmt: skip
 
@@ -295,9 +269,7 @@ class ParenClient:
         raw forms ``.raw()`` and ``.raw_pages()`` give bytes either way).
         """
         if model is not None and "id" not in getattr(model, "__struct_fields__", ()):
-            raise UsageError(
-                f"model must be a msgspec Struct type with an 'id' field, got {model!r}"
-            )
+            raise UsageError(f"model must be a msgspec Struct with an 'id' field, got {model!r}")
         codec: Codec[Any] = RAW if model is None else codec_for(model)  # type: ignore[arg-type]
         return self._walk(
             _check_path("path", path), codec, filters,
@@ -323,7 +295,7 @@ class ParenClient:
         offset: int, max_items: int | None, concurrency: int | None, drift_check: bool,
         deadline: float | None, resume: ResumePoint | None, bad_records: BadRecords,
     ) -> Pager[T]:  # fmt: skip
-        self._check_open()
+        self._check(loop=False)
         spec = WalkSpec.checked(
             offset=offset,
             page_size=page_size,
@@ -333,10 +305,15 @@ class ParenClient:
             deadline=deadline,
             resume=resume,
             bad_records=bad_records,
-            attempts=1 if self._retry is None else self._retry.max_attempts,
+            attempts=self._attempts,
         )
         encoded = encode_filters(filters)  # refuses bad filters now, and encodes them once
-        credentials = self._require_credentials()
+        credentials = self._credentials
+        if credentials is None:
+            raise UsageError(
+                "this call needs credentials: pass api_key= and api_secret= to ParenClient "
+                "or set PAREN_API_KEY and PAREN_API_SECRET"
+            )
 
         def request_for(page: PageRequest) -> Request:
             query = page_query(encoded, page.limit, page.offset)
@@ -344,47 +321,32 @@ class ParenClient:
                 self._base_url, path, query, credentials, timeout=self._timeout, offset=page.offset
             )
 
-        async def fetch(page: PageRequest) -> Response:
-            self._check_loop()
-            return await self._sender.send(request_for(page))
-
         def open_stream(decode: Decode[Any], spec: WalkSpec, typed: bool) -> PageStream[Any]:
-            self._check_open()
-            typed = typed and codec is not RAW
+            self._check(loop=False)
             validators = spec.validators
 
-            async def fetch_conditional(page: PageRequest) -> Response:
+            async def fetch(page: PageRequest) -> Response:
                 request = request_for(page)
                 if validators is not None and not page.reread:
                     request = replace(request, headers=validators.headers(request.url))
-                self._check_loop()
+                self._check()
                 return await self._sender.send(request)
 
             stream: PageStream[Any] = PageStream(
-                fetch if validators is None else fetch_conditional, decode, spec,
-                record_id=_record_id if typed else raw_id,
+                fetch,
+                decode,
+                spec,
+                record_id=operator.attrgetter("id") if typed else raw_id,
                 cheap_ids=typed,
                 url=lambda page: request_for(page).url,
                 path=path,
                 events=self._events,
                 retry_delay=lambda error, attempt: self._sender.delay(error, attempt, 0.0),
-            )  # fmt: skip
+            )
             self._walks.add(stream)
             return stream
 
         return Pager(spec, request_for, codec, open_stream, path)
-
-    def _require_credentials(self) -> Credentials:
-        if self._credentials is None:
-            raise UsageError(
-                "this call needs credentials: pass api_key= and api_secret= to ParenClient "
-                "or set PAREN_API_KEY and PAREN_API_SECRET"
-            )
-        return self._credentials
-
-
-def _record_id(record: Any) -> object:
-    return record.id
 
 
 def _check_path(name: str, path: str) -> str:

@@ -14,15 +14,10 @@ if TYPE_CHECKING:
     from ._pagination import PageStream
     from .models import Page
 
-__all__ = ["Items", "PageIterator", "Records"]
-
 T = TypeVar("T")
-X = TypeVar("X")
 
 
 class PageIterator(Generic[T]):
-    """What ``async for page in stream`` uses."""
-
     __slots__ = ("stream",)
 
     def __init__(self, stream: PageStream[T]) -> None:
@@ -38,19 +33,19 @@ class PageIterator(Generic[T]):
         self.stream.close()
 
 
-class Items(Generic[X]):
-    """Records of a walk, one by one. Dropping it (after ``break``) closes the walk at once."""
+class Items(Generic[T]):
+    """Records of a walk, one by one."""
 
     __slots__ = ("_items", "stream")
 
-    def __init__(self, stream: PageStream[X]) -> None:
+    def __init__(self, stream: PageStream[T]) -> None:
         self.stream = stream
-        self._items: Iterator[X] = iter(())
+        self._items: Iterator[T] = iter(())
 
-    def __aiter__(self) -> Items[X]:
+    def __aiter__(self) -> Items[T]:
         return self
 
-    async def __anext__(self) -> X:
+    async def __anext__(self) -> T:
         for item in self._items:
             return item
         # Let go of the last page before the next is decoded: its records are freed while their
@@ -71,20 +66,20 @@ class Items(Generic[X]):
         self.stream.close()
 
 
-class Records(Generic[X]):
+class Records(Generic[T]):
     """What ``pager.raw()`` returns: ``async for`` over it takes an ``Items`` that closes the
     walk when dropped, even while the caller keeps this object."""
 
     __slots__ = ("_items", "_stream")
 
-    def __init__(self, stream: PageStream[X]) -> None:
+    def __init__(self, stream: PageStream[T]) -> None:
         self._stream = stream
-        self._items: Items[X] | None = None
+        self._items: Items[T] | None = None
 
-    def __aiter__(self) -> Items[X]:
+    def __aiter__(self) -> Items[T]:
         return Items(self._stream)
 
-    async def __anext__(self) -> X:  # used as an iterator itself: it owns one
+    async def __anext__(self) -> T:  # used as an iterator itself: it owns one
         if self._items is None:
             self._items = Items(self._stream)
         return await self._items.__anext__()

@@ -1,16 +1,9 @@
 """When a request may leave: one object owning the client's concurrency cap, cooldown and rate.
 
-- the cap (``AdaptiveLimit``): requests in flight across the client, halved on congestion
-  (429/503) and grown back by one per window of successes (AIMD, as TCP does);
-- the cooldown: after a 429, no request of the client leaves before the moment the server named;
-- the rate limit (``TokenBucket``, optional): at most ``rate`` requests per second on average,
-  bursts of at most ``max(1, rate)``, so any window of T seconds holds at most rate * T + rate.
-
-``Limiter.acquire`` takes a slot first, then waits out the cooldown, then takes a token, and checks
-the cooldown once more after that last wait: a request that queued for a slot or a token never
-leaves inside a cooldown that began meanwhile. A wait that is abandoned (cancelled) gives back
-what it held, its slot and its token, so an abandoned walk leaves no debt behind.
-Waiting here happens before an attempt's timeout starts, so it never counts against it.
+``Limiter.acquire`` takes a slot, waits out the 429 cooldown, takes a token, then checks the
+cooldown again: a request queued for a slot or a token never leaves inside a cooldown that began
+meanwhile. A cancelled wait gives back its slot and its token, so an abandoned walk leaves no debt.
+Waiting happens before an attempt's timeout starts, so it never counts against it.
 """
 
 from __future__ import annotations
@@ -18,47 +11,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 import anyio
 
 from ._exceptions import UsageError
 
-__all__ = ["AdaptiveLimit", "Cooldown", "Limiter", "Slot", "TokenBucket", "decreased_limit"]
-
 #: Statuses that mean "too much load": they shrink the client's window of requests in flight.
 CONGESTION_STATUSES: Final = frozenset({429, 503})
 
 
-class Cooldown:
-    """A gate all requests pass; closed until a server-given moment after a rate limit."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._open_at = 0.0
-        #: Seconds the gate has been closed in total (overlapping closures counted once).
-        self.total = 0.0
-
-    def close_for(self, seconds: float) -> None:
-        now = self._clock()
-        until = now + seconds
-        if until > self._open_at:
-            self.total += until - max(now, self._open_at)
-            self._open_at = until
-
-    @property
-    def is_open(self) -> bool:
-        return self._open_at <= self._clock()
-
-    async def wait(self) -> None:
-        # A loop, not one sleep: the gate may be closed further while we wait.
-        while (delay := self._open_at - self._clock()) > 0:  # noqa: ASYNC110
-            await anyio.sleep(delay)
-
-
 class TokenBucket:
-    """At most ``rate`` requests per second on average, bursts up to ``max(1, rate)``."""
+    """At most ``rate`` requests per second on average, bursts of at most ``max(1, rate)``: any
+    window of T seconds holds at most rate * T + rate."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
@@ -90,44 +55,58 @@ def decreased_limit(limit: int, in_flight: int) -> int:
     return max(1, min(limit, in_flight) // 2)
 
 
-@dataclass
-class Slot:
-    epoch: int
+class Limiter:
+    """Everything that decides when a request may leave; shared by every walk of a client.
 
-
-class AdaptiveLimit:
-    """Requests in flight across the client, shrinking on congestion and recovering slowly.
-
-    ``release`` is synchronous on purpose: it runs in ``finally`` blocks of cancelled tasks,
-    where any await could be interrupted and leak the slot.
+    At most ``limit`` requests in flight: halved on congestion (429/503), grown back by one per
+    ``limit`` successes in a row (AIMD, as TCP does), never above ``ceiling``. A slot is the
+    ``epoch`` it was taken in. ``release`` is synchronous on purpose: it runs in ``finally``
+    blocks of cancelled tasks, where an await could be interrupted and leak the slot.
     """
 
-    def __init__(self, ceiling: int) -> None:
-        self.ceiling = ceiling
-        self.limit = ceiling
-        self.in_flight = 0
-        self.epoch = 0
-        self._successes = 0
+    def __init__(
+        self, *, ceiling: int, rate_limit: float | None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ceiling = self.limit = ceiling
+        self.in_flight = self.epoch = self._successes = 0
         self._changed: anyio.Event | None = None
+        self._clock = clock
+        self._open_at = 0.0
+        #: Seconds the cooldown has been closed in total (overlapping closures counted once).
+        self.cooldown_total = 0.0
+        self.bucket = None if rate_limit is None else TokenBucket(rate_limit, clock)
 
-    async def acquire(self) -> Slot:
+    async def acquire(self) -> int:
+        """A slot for ``release``, once the cooldown is open and a token is taken."""
+        if self.in_flight < self.limit and self.bucket is None and self._open_at <= self._clock():
+            self.in_flight += 1  # the common case, without a wait to set up
+            return self.epoch
         while self.in_flight >= self.limit:
             if self._changed is None:
                 self._changed = anyio.Event()
             await self._changed.wait()
         self.in_flight += 1
-        return Slot(self.epoch)
+        slot = self.epoch
+        try:
+            await self._cooldown()
+            if self.bucket is not None:
+                await self.bucket.take()
+                await self._cooldown()  # it may have closed while we waited for the token
+        except BaseException:
+            self.release(slot, None)
+            raise
+        return slot
 
-    def release(self, slot: Slot, *, congested: bool) -> None:
+    def release(self, slot: int, status: int | None) -> None:
         self.in_flight -= 1
-        if congested:
-            # React once per congestion event: requests that started before the last decrease
-            # already saw the old limit, so their failures are not news.
-            if slot.epoch == self.epoch:
-                self.limit = decreased_limit(self.limit, self.in_flight + 1)
-                self.epoch += 1
-                self._successes = 0
-        elif self.limit < self.ceiling:
+        # One decrease per congestion event: requests that started before the last decrease
+        # already saw the old limit, so their failures are not news.
+        congested = status in CONGESTION_STATUSES
+        if congested and slot == self.epoch:
+            self.limit = decreased_limit(self.limit, self.in_flight + 1)
+            self.epoch += 1
+            self._successes = 0
+        elif not congested and self.limit < self.ceiling:
             self._successes += 1
             if self._successes >= self.limit:
                 self.limit += 1
@@ -136,35 +115,15 @@ class AdaptiveLimit:
             self._changed.set()
             self._changed = None
 
-
-class Limiter:
-    """Everything that decides when a request may leave; shared by every walk of a client."""
-
-    def __init__(self, *, ceiling: int, rate_limit: float | None) -> None:
-        self.window = AdaptiveLimit(ceiling)
-        self.cooldown = Cooldown()
-        self.bucket = None if rate_limit is None else TokenBucket(rate_limit)
-
-    async def acquire(self) -> Slot:
-        """A slot, once the cooldown is open and a token is taken. Release it with ``release``."""
-        window = self.window
-        if window.in_flight < window.limit and self.bucket is None and self.cooldown.is_open:
-            window.in_flight += 1  # the common case, without a wait to set up
-            return Slot(window.epoch)
-        slot = await window.acquire()
-        try:
-            await self.cooldown.wait()
-            if self.bucket is not None:
-                await self.bucket.take()
-                await self.cooldown.wait()  # it may have closed while we waited for the token
-        except BaseException:
-            self.window.release(slot, congested=False)
-            raise
-        return slot
-
-    def release(self, slot: Slot, status: int | None) -> None:
-        self.window.release(slot, congested=status in CONGESTION_STATUSES)
-
     def hold(self, seconds: float) -> None:
         """Close the cooldown: no request of the client leaves for ``seconds``."""
-        self.cooldown.close_for(seconds)
+        now = self._clock()
+        until = now + seconds
+        if until > self._open_at:
+            self.cooldown_total += until - max(now, self._open_at)
+            self._open_at = until
+
+    async def _cooldown(self) -> None:
+        # A loop, not one sleep: the cooldown may be extended while we wait.
+        while (delay := self._open_at - self._clock()) > 0:  # noqa: ASYNC110
+            await anyio.sleep(delay)

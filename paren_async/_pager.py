@@ -8,6 +8,8 @@ from collections.abc import Callable, Generator
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+import msgspec
+
 from ._decoding import RAW, Codec, decode_page, raw_id
 from ._exceptions import ResumePoint
 from ._http import Request, Response
@@ -17,8 +19,6 @@ from ._pagination import Decode, PageRequest, PageStream, WalkSpec
 from ._statistics import WalkStatistics
 from ._validators import PageValidators
 from .models import Page
-
-__all__ = ["Pager"]
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -44,29 +44,12 @@ class Pager(Generic[T]):
         self._spec = spec
         self._request_for = request_for
         self._codec = codec
-        self._open = open_stream
+        self._open = open_stream  # (decode, spec, typed): typed records have an ``id`` attribute
         # The latest walk's ledger, not the walk: a pager kept must not keep a dropped walk's
         # fetches running.
         self._latest: Ledger | None = None
         #: The endpoint path this pager walks (``/metadata/v1/locations``...).
         self.path = path
-
-    def _decode(self, response: Response, page: PageRequest) -> Page[T]:
-        return decode_page(
-            self._request_for(page), response, self._codec,
-            offset=page.offset, limit=page.limit, now=time.time(),
-        )  # fmt: skip
-
-    def _decode_raw(self, response: Response, page: PageRequest) -> Page[bytes]:
-        raw = decode_page(
-            self._request_for(page), response, RAW,
-            offset=page.offset, limit=page.limit, now=time.time(),
-        )  # fmt: skip
-        items = tuple(map(bytes, raw.items))
-        return Page(
-            offset=raw.offset, limit=raw.limit, items=items,
-            duration=raw.duration, timestamp=raw.timestamp,
-        )  # fmt: skip
 
     def __repr__(self) -> str:
         s = self._spec
@@ -75,9 +58,30 @@ class Pager(Generic[T]):
             f"concurrency={s.concurrency}>"
         )
 
+    def _decode(self, response: Response, page: PageRequest, codec: Codec[X]) -> Page[X]:
+        now, request = time.time(), self._request_for(page)
+        return decode_page(request, response, codec, offset=page.offset, limit=page.limit, now=now)
+
+    def _decode_raw(
+        self, validators: PageValidators | None, response: Response, page: PageRequest
+    ) -> Page[bytes]:
+        if validators is None or page.reread:  # a re-read may use only some of its records
+            return _as_bytes(self._decode(response, page, RAW))
+        url = self._request_for(page).url
+        if response.status == 304:
+            ids = validators.ids(url)
+            return Page(offset=page.offset, limit=page.limit, items=(), unchanged=ids)
+        result = _as_bytes(self._decode(response, page, RAW))
+        validators.remember(url, response.headers, lambda: [raw_id(r) for r in result.items])
+        return result
+
+    def _typed_stream(self, spec: WalkSpec) -> PageStream[T]:
+        decode = functools.partial(self._decode, codec=self._codec)
+        return self._open(decode, spec, self._codec is not RAW)
+
     def pages(self) -> PageStream[T]:
         """Pages in offset order; also an async context manager that closes the walk."""
-        stream = self._open(self._decode, self._spec, True)
+        stream = self._typed_stream(self._spec)
         self._latest = stream.ledger
         return stream
 
@@ -89,26 +93,10 @@ class Pager(Generic[T]):
         last time; a page the server answers 304 carries only the ids of its records, in
         ``Page.unchanged``. Paren does not document validators: without them nothing changes.
         """
-        if validators is None:
-            stream = self._open(self._decode_raw, self._spec, False)
-        else:
-            decode = functools.partial(self._decode_conditional, validators)
-            stream = self._open(decode, replace(self._spec, validators=validators), False)
+        decode = functools.partial(self._decode_raw, validators)
+        stream = self._open(decode, replace(self._spec, validators=validators), False)
         self._latest = stream.ledger
         return stream
-
-    def _decode_conditional(
-        self, validators: PageValidators, response: Response, page: PageRequest
-    ) -> Page[bytes]:
-        if page.reread:  # whole records, never a validator: the walk may use only some of them
-            return self._decode_raw(response, page)
-        url = self._request_for(page).url
-        if response.status == 304:
-            ids = validators.ids(url)
-            return Page(offset=page.offset, limit=page.limit, items=(), unchanged=ids)
-        result = self._decode_raw(response, page)
-        validators.remember(url, response.headers, lambda: [raw_id(r) for r in result.items])
-        return result
 
     def __aiter__(self) -> Items[T]:
         return Items(self.pages())
@@ -140,8 +128,19 @@ class Pager(Generic[T]):
     async def _first(self) -> Page[T]:
         """The first page as the server sent it: one request, no walk."""
         spec = replace(self._spec, concurrency=1)
-        stream = self._open(self._decode, spec, True)
+        stream = self._typed_stream(spec)  # refuses a closed client, even for max_items=0
         request = spec.first()
         if request is None:
             return Page(offset=spec.offset, limit=0, items=())
         return await stream.fetch_one(request)
+
+
+def _as_bytes(raw: Page[msgspec.Raw]) -> Page[bytes]:
+    items = tuple(map(bytes, raw.items))
+    return Page(
+        offset=raw.offset,
+        limit=raw.limit,
+        items=items,
+        duration=raw.duration,
+        timestamp=raw.timestamp,
+    )

@@ -1,10 +1,8 @@
 """``Sender``: ``send(request) -> response``, the retry loop under the client's ``Limiter``.
 
-Per attempt: take a slot from the limiter (which also waits out any cooldown and rate limit),
-send through the transport (following same-origin redirects), and emit a request and a response
-event around exactly the HTTP exchange. Between attempts: decide with the pure retry policy; a
-429 closes the client's cooldown for every request. Only network work happens here: the request
-layer knows nothing of pages, and a 2xx body is returned undecoded.
+The request and response events surround exactly the HTTP exchange, not the wait for a slot. A
+429 closes the cooldown of every request of the client. A 2xx body is returned undecoded: the
+request layer knows nothing of pages.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from typing import Final
 
 import anyio
 
@@ -24,21 +21,12 @@ from ._limiter import Limiter
 from ._retry import retry_delay
 from ._transport import Transport
 
-__all__ = ["Sender"]
-
-_CLOSED: Final = "this ParenClient is closed; create a new one"
-
 
 class Sender:
-    """Sends requests for one client; closing it closes the transport and refuses more."""
+    """Sends the requests of one client; closing it closes the transport and refuses more."""
 
     def __init__(
-        self,
-        transport: Transport,
-        *,
-        retry: RetryPolicy | None,
-        limiter: Limiter,
-        events: Events,
+        self, transport: Transport, *, retry: RetryPolicy | None, limiter: Limiter, events: Events
     ) -> None:
         self._transport = transport
         self._retry = retry
@@ -65,63 +53,46 @@ class Sender:
         non-2xx response is returned rather than raised).
         """
         started = time.monotonic()
-        for attempt in itertools.count(1):
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.closed:
+                raise ClientClosedError("this ParenClient is closed; create a new one")
+            slot = await self.limiter.acquire()
+            exchange, walk = next(self._exchanges), CURRENT_WALK.get()
+            method, url, offset = request.method, request.url, request.offset
+            self._events.emit(RequestEvent(method, url, attempt, offset, exchange, walk))
+            sent = time.monotonic()
+            status: int | None = None
+            error: ParenError | None = None
+            delay: float | None = None
             try:
-                response = await self._attempt(request, attempt, started, retry)
-            except _Retry as again:
-                await anyio.sleep(again.delay)
-                continue
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _attempt(
-        self, request: Request, attempt: int, started: float, retry: bool
-    ) -> Response:
-        if self.closed:
-            raise ClientClosedError(_CLOSED)
-        slot = await self.limiter.acquire()
-        exchange, walk = next(self._exchanges), CURRENT_WALK.get()
-        self._events.emit(
-            RequestEvent(request.method, request.url, attempt, request.offset, exchange, walk)
-        )
-        sent = time.monotonic()
-        status: int | None = None
-        error: ParenError | None = None
-        delay: float | None = None
-        try:
-            response = await self._exchange(request)
-            status = response.status
-            if retry and not (200 <= status < 300 or (status == 304 and request.headers)):
-                raise decipher_error(request, response, now=time.time())
-            return response
-        except ParenError as exc:
-            error = exc
-            if isinstance(exc, APIError):
-                status = exc.status
-            delay = self.delay(exc, attempt, time.monotonic() - started) if retry else None
-            if delay is None or self.closed:
-                delay = None
-                exc.attempts = attempt
-                raise
-            raise _Retry(delay) from None
-        finally:
-            self.limiter.release(slot, status)
-            self._events.emit(
-                ResponseEvent(
-                    request.method,
-                    request.url,
-                    attempt,
-                    request.offset,
-                    status,
-                    time.monotonic() - sent,
-                    error,
-                    exchange,
-                    walk,
-                    delay,
+                response = await self._exchange(request)
+                status = response.status
+                if retry and not (200 <= status < 300 or (status == 304 and request.headers)):
+                    raise decipher_error(request, response, now=time.time())
+                return response
+            except ParenError as exc:
+                error = exc
+                status = exc.status if isinstance(exc, APIError) else status
+                if retry and not self.closed:
+                    delay = self.delay(exc, attempt, time.monotonic() - started)
+                if delay is None:
+                    exc.attempts = attempt
+                    raise
+            finally:
+                self.limiter.release(slot, status)
+                elapsed = time.monotonic() - sent
+                self._events.emit(
+                    ResponseEvent(
+                        method, url, attempt, offset, status, elapsed, error, exchange, walk, delay
+                    )
                 )
-            )
-            if error is not None:
-                self._after_failure(request, attempt, error, delay)
+                if isinstance(error, RateLimitError):
+                    self._cool_down(error, delay)
+                if error is not None and delay is not None:
+                    self._events.emit(RetryEvent(method, url, attempt, offset, delay, error))
+            await anyio.sleep(delay)
 
     async def _exchange(self, request: Request) -> Response:
         """One attempt: the request, and the same-origin redirects it leads to."""
@@ -134,21 +105,8 @@ class Sender:
             f"more than {MAX_REDIRECTS} redirects", status=response.status, url=request.url
         )
 
-    def _after_failure(
-        self, request: Request, attempt: int, error: ParenError, delay: float | None
-    ) -> None:
-        if isinstance(error, RateLimitError):
-            # Pause every request of the client, not only this one.
-            pause = error.retry_after if error.retry_after is not None else delay
-            if pause:
-                cap = self._retry.max_retry_after if self._retry else pause
-                self.limiter.hold(min(pause, cap))
-        if delay is not None:
-            self._events.emit(
-                RetryEvent(request.method, request.url, attempt, request.offset, delay, error)
-            )
-
-
-class _Retry(Exception):
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
+    def _cool_down(self, error: RateLimitError, delay: float | None) -> None:
+        """Pause every request of the client, not only this one."""
+        pause = error.retry_after if error.retry_after is not None else delay
+        if pause:
+            self.limiter.hold(min(pause, self._retry.max_retry_after if self._retry else pause))

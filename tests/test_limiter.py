@@ -7,7 +7,7 @@ import time
 import anyio
 import pytest
 
-from paren_async._limiter import AdaptiveLimit, Cooldown, Limiter, TokenBucket, decreased_limit
+from paren_async._limiter import Limiter, TokenBucket, decreased_limit
 
 
 class TestTokenBucket:
@@ -59,31 +59,31 @@ def test_decreased_limit(limit: int, in_flight: int, expected: int) -> None:
     assert decreased_limit(limit, in_flight) == expected
 
 
-class TestAdaptiveLimit:
+class TestWindow:
     async def test_one_decrease_per_congestion_event(self) -> None:
         """Failures of requests started before a decrease do not shrink the window again."""
-        limit = AdaptiveLimit(16)
+        limit = Limiter(ceiling=16, rate_limit=None)
         slots = [await limit.acquire() for _ in range(8)]
         for slot in slots:
-            limit.release(slot, congested=True)
+            limit.release(slot, 429)
         assert limit.limit == 4
         assert limit.in_flight == 0
 
     async def test_additive_increase_after_a_window_of_successes(self) -> None:
         """After `limit` successes in a row the window grows by one, up to the ceiling."""
-        limit = AdaptiveLimit(16)
-        limit.release(await limit.acquire(), congested=True)
+        limit = Limiter(ceiling=16, rate_limit=None)
+        limit.release(await limit.acquire(), 503)
         assert limit.limit == 1
         for expected in (2, 3):
             for _ in range(limit.limit):
-                limit.release(await limit.acquire(), congested=False)
+                limit.release(await limit.acquire(), 200)
             assert limit.limit == expected
 
     async def test_acquire_waits_for_a_free_slot(self) -> None:
         """A request beyond the window waits until one in flight finishes."""
         import anyio
 
-        limit = AdaptiveLimit(1)
+        limit = Limiter(ceiling=1, rate_limit=None)
         first = await limit.acquire()
         order: list[str] = []
 
@@ -95,19 +95,19 @@ class TestAdaptiveLimit:
             group.start_soon(second)
             await anyio.sleep(0.01)
             order.append("release")
-            limit.release(first, congested=False)
+            limit.release(first, 200)
         assert order == ["release", "second"]
 
 
 def test_cooldown_counts_overlapping_pauses_once() -> None:
     """Closing the gate again while closed only adds the extension."""
     now = [100.0]
-    cooldown = Cooldown(clock=lambda: now[0])
-    cooldown.close_for(2.0)
+    limiter = Limiter(ceiling=1, rate_limit=None, clock=lambda: now[0])
+    limiter.hold(2.0)
     now[0] = 101.0
-    cooldown.close_for(2.0)  # until 103: one more second
-    cooldown.close_for(0.5)  # inside the current pause: nothing added
-    assert cooldown.total == pytest.approx(3.0)
+    limiter.hold(2.0)  # until 103: one more second
+    limiter.hold(0.5)  # inside the current pause: nothing added
+    assert limiter.cooldown_total == pytest.approx(3.0)
 
 
 class TestLimiter:
@@ -136,4 +136,4 @@ class TestLimiter:
         limiter.hold(10)
         with anyio.move_on_after(0.05):
             await limiter.acquire()
-        assert limiter.window.in_flight == 0
+        assert limiter.in_flight == 0
