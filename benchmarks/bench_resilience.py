@@ -72,7 +72,7 @@ async def rate_limited_walk(
         "k", "s", base_url=f"http://127.0.0.1:{port}", concurrency=concurrency, retry=retry
     ) as client:
         if not shared_cooldown:
-            client._sender._cooldown.close_for = lambda seconds: None  # type: ignore[method-assign]
+            client._sender.limiter.hold = lambda seconds: None  # type: ignore[method-assign]
         records = len(await client.locations().collect())
         stats = client.statistics()
     elapsed = time.monotonic() - started
