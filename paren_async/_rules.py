@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
-from ._config import _check_positive, check_concurrency, check_non_negative, check_page_size
+from ._config import check_concurrency, check_non_negative, check_page_size
 from ._exceptions import PaginationError, ResumePoint, UsageError
 from ._validators import PageValidators
 
@@ -55,7 +55,10 @@ class WalkSpec:
         bad_records: BadRecords, attempts: int,
     ) -> WalkSpec:  # fmt: skip
         """The spec of a walk from a caller's options, each checked (``UsageError``)."""
-        _check_positive("deadline", deadline)
+        if deadline is not None and (
+            isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0
+        ):
+            raise UsageError(f"deadline must be a positive number of seconds, got {deadline!r}")
         if resume is not None:
             if not isinstance(resume, ResumePoint):
                 raise UsageError(f"resume must be a ResumePoint, got {type(resume).__name__}")
