@@ -90,7 +90,9 @@ class Ledger:
         if max_items is not None:
             room = max_items - self.counts["records"]
             good = [i for i, entry in enumerate(fresh) if not isinstance(entry, BadRecord)]
-            fresh, full = fresh[: good[room]] if len(good) > room else fresh, len(good) >= room
+            full = len(good) >= room
+            if len(good) > room:
+                fresh = fresh[: good[room]]
         items: tuple[Any, ...] = tuple(fresh)
         rejected: tuple[BadRecord, ...] = ()
         if mixed:
