@@ -1,11 +1,10 @@
 """Offset drift, from page ids alone (no I/O): where each page's new records start.
 
-Every page after the first overlaps the last record yielded, the anchor. Inserts before the cursor
+Each page after the first overlaps the last record yielded (the anchor). Inserts before the cursor
 push it further into the page: the repeats before it are dropped. Removals leave the page sharing
-nothing with what was seen: the walk re-reads the span before it and ``recover`` tells which
-records there were never yielded. If the collection moves again meanwhile, the next re-read starts
-at the last record known, up to ``MAX_REREADS`` times; a gap still open is then reported, never
-hidden. Only the last few pages' ids are kept, so memory stays bounded.
+nothing with what was seen: the span before it is re-read (``recover``), again from the last record
+known if the collection moved meanwhile, at most ``MAX_REREADS`` times; a gap still open is then
+reported, never hidden. Only the last few pages' ids are kept, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -52,8 +51,8 @@ class Stitcher:
                 self.anchor = ids[-1]
 
     def place(self, ids: Sequence[object], *, checked: bool, probe: bool = False) -> int | None:
-        """Index of the page's first record not yet yielded; None when records may be skipped.
-        ``checked``: asked with an overlap. ``probe``: repeats are dropped, nothing else checked."""
+        """Index of the page's first record not yet yielded; None when records may be skipped
+        (``checked``: asked with an overlap). A ``probe`` drops repeats, else is taken whole."""
         if self.anchor is _NONE:
             return 0
         if self._resume_at is not _NONE:
