@@ -20,8 +20,8 @@ MAX_REREADS: Final = 4
 
 @dataclass(frozen=True, slots=True)
 class Recovery:
-    """A re-read's indexes of records never yielded; ``closed`` when it reached the page (or the
-    end), ``anchored`` when it met a record already yielded; where the next re-read starts."""
+    """A re-read's ``skipped`` records (their indexes); ``closed`` when it reached the page or the
+    end; ``anchored`` when it met a record already yielded; ``next_offset``, the next re-read's."""
 
     skipped: tuple[int, ...]
     closed: bool

@@ -95,10 +95,12 @@ class Ledger:
                 fresh = fresh[: good[room]]
         items: tuple[Any, ...] = tuple(fresh)
         rejected: tuple[BadRecord, ...] = ()
-        if mixed:
+        unchanged: tuple[Any, ...] = ()
+        if page.unchanged:  # a 304: the fresh entries are ids of records not sent again
+            items, unchanged = (), items
+        elif mixed:
             rejected = tuple(e for e in items if isinstance(e, BadRecord))
             items = tuple(e for e in items if not isinstance(e, BadRecord))
-        unchanged, items = (items, ()) if page.unchanged else ((), items)  # a 304: ids only
         self.position = begin + max(0, len(fresh) - recovered)
         if fresh:  # ids, not records: records kept a page longer cost as much as their decoding
             self._tail = (*self._tail[-1:], fresh_ids[: len(fresh)])
