@@ -1,16 +1,10 @@
-"""Offset drift: where each page's new records start, as an I/O-free object fed with ids.
+"""Offset drift, from page ids alone (no I/O): where each page's new records start.
 
-Every page after the first asks for one record of overlap with what was already yielded. If
-nothing moved, the page starts with the anchor (the last record yielded). If records were inserted
-before the cursor, the anchor appears further into the page and the repeats before it are
-dropped. If records were removed before the cursor, nothing of the page was seen before and the
-records between the anchor and the page may have been skipped: the walk re-reads the span just
-before the page, and ``recover`` says which records there were never yielded and whether the gap
-up to the page is closed. When the collection moves again between the page and a re-read, the
-gap stays open and the next re-read starts at the last record now known, up to
-``MAX_REREADS`` times; a gap still open then is reported (``complete=False``), never hidden.
-
-Only the ids of the last few pages are kept, so memory stays bounded whatever the walk's size.
+Each page after the first overlaps the last record yielded (the anchor). Inserts before the cursor
+push it further into the page: the repeats before it are dropped. Removals leave the page sharing
+nothing with what was seen: the span before it is re-read (``recover``), again from the last record
+known if the collection moved meanwhile, at most ``MAX_REREADS`` times; a gap still open is then
+reported, never hidden. Only the last few pages' ids are kept, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -20,71 +14,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["MAX_REREADS", "Recovery", "Stitcher"]
-
 _NONE: Final = object()  # no record yielded yet (an id may be None itself)
-
-#: Re-reads spent closing one gap before it is reported as unrecovered.
 MAX_REREADS: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Recovery:
-    """What a re-read showed: records never yielded, and whether the gap is closed."""
+    """A re-read's ``skipped`` records (their indexes); ``closed`` when it reached the page or the
+    end; ``anchored`` when it met a record already yielded; ``next_offset``, the next re-read's."""
 
-    #: Indexes, in the re-read, of the records the walk skipped, in server order.
     skipped: tuple[int, ...]
-    #: The re-read reached the page (or the end): nothing else can be missing in between.
     closed: bool
-    #: The re-read found a record already yielded, so it knows where the gap starts.
     anchored: bool
-    #: Where the next re-read starts when the gap is not closed.
-    next_offset: int = 0
+    next_offset: int
 
 
 class Stitcher:
-    """Feeds on the ids of each page in order; tells where that page's new records start.
-
-    ``last_ids`` are the ids of the last records yielded by an earlier walk being resumed.
-    """
+    """Fed each page's ids in order, tells where its new records start. ``last_ids``, a resumed
+    walk's, are checked against every page until the last is met: inserts before it come first."""
 
     def __init__(self, last_ids: Sequence[object] = ()) -> None:
         self._recent: deque[Sequence[object]] = deque(maxlen=8)
-        self._seen: set[object] | None = None
-        #: The last record yielded, in server order: the next page should start with it.
         self.anchor: object = _NONE
-        #: A resumed walk's last ids, remembered (and every page checked against them) until
-        #: its last record is met: records inserted before it while stopped come first.
         self._resumed: frozenset[object] = frozenset(last_ids)
         self._resume_at: object = last_ids[-1] if last_ids else _NONE
-        if last_ids:
-            self.accept(tuple(last_ids))
+        self.accept(tuple(last_ids))
 
     def seen(self) -> set[object]:
-        if self._seen is None:
-            self._seen = {record_id for ids in self._recent for record_id in ids}
-            self._seen |= self._resumed
-        return self._seen
+        return {record_id for page in self._recent for record_id in page} | self._resumed
 
     def accept(self, ids: Sequence[object], fresh_from: int = 0) -> None:
-        """The page (or re-read) with these ids was consumed: all of it is now behind the cursor.
-
-        The anchor moves only when the page yielded something (``fresh_from < len(ids)``): after
-        a page of repeats the last record yielded is still the one before them.
-        """
+        """These ids are behind the cursor; the anchor moves only if some of them were fresh."""
         if ids:
             self._recent.append(ids)
-            self._seen = None
             if fresh_from < len(ids):
                 self.anchor = ids[-1]
 
     def place(self, ids: Sequence[object], *, checked: bool, probe: bool = False) -> int | None:
-        """Index of the page's first record not yet yielded; None when records may be skipped.
-
-        ``checked``: the page was asked with an overlap, so it must start inside what was seen.
-        ``probe``: asked without an overlap to tell the end from a cap: repeats are dropped, but a
-        page that shares nothing with what was seen is taken as it is.
-        """
+        """Index of the page's first record not yet yielded; None when records may be skipped
+        (``checked``: asked with an overlap). A ``probe`` drops repeats, else is taken whole."""
         if self.anchor is _NONE:
             return 0
         if self._resume_at is not _NONE:
@@ -95,40 +63,30 @@ class Stitcher:
             return 1  # the common case, one comparison
         if not checked and not probe:
             return 0
-        seen = self.seen()
-        for index in range(len(ids) - 1, -1, -1):
-            if ids[index] in seen:
-                return index + 1
-        return None if checked else 0
+        last = _last_in(ids, self.seen())
+        return last + 1 if last >= 0 or not checked else None
 
     @staticmethod
     def reread(page_offset: int, span: int) -> tuple[int, int]:
-        """``(offset, limit)`` of the re-read before a page: ``span`` records back, and the page's
-        first position, so that the re-read overlaps both what was yielded and the page."""
+        """``(offset, limit)`` of a re-read ``span`` records back, up to the page's first record."""
         start = max(0, page_offset - span)
         return start, page_offset - start + 1
 
     def recover(
-        self,
-        read_offset: int,
-        read_ids: Sequence[object],
-        page_first: object | None,
-        *,
-        read_short: bool = True,
+        self, offset: int, ids: Sequence[object], page_first: object, *, read_short: bool = True
     ) -> Recovery:
-        """Which records of a re-read were never yielded, up to the page's first record.
-
-        ``page_first`` is None when the page came back empty: the gap then runs to the end, which
-        only a re-read that came back short (``read_short``) has reached.
-        """
+        """Which records of a re-read were never yielded, up to the page's first record (None
+        when the page was empty: then only a re-read that came back short reached the end)."""
         seen = self.seen()
-        last_seen = next((i for i in range(len(read_ids) - 1, -1, -1) if read_ids[i] in seen), -1)
-        stop = len(read_ids)
+        last_seen = _last_in(ids, seen)
+        stop = len(ids)
         if page_first is not None:
-            stop = next(
-                (i for i in range(last_seen + 1, len(read_ids)) if read_ids[i] == page_first), stop
-            )
-        skipped = tuple(i for i in range(last_seen + 1, stop) if read_ids[i] not in seen)
-        closed = (page_first is None and read_short) or stop < len(read_ids) or last_seen < 0
+            stop = next((i for i in range(last_seen + 1, len(ids)) if ids[i] == page_first), stop)
+        skipped = tuple(i for i in range(last_seen + 1, stop) if ids[i] not in seen)
+        closed = (page_first is None and read_short) or stop < len(ids) or last_seen < 0
         last_known = skipped[-1] if skipped else last_seen
-        return Recovery(skipped, closed, last_seen >= 0, read_offset + max(last_known, 0))
+        return Recovery(skipped, closed, last_seen >= 0, offset + max(last_known, 0))
+
+
+def _last_in(ids: Sequence[object], seen: set[object]) -> int:
+    return next((i for i in range(len(ids) - 1, -1, -1) if ids[i] in seen), -1)

@@ -1,42 +1,29 @@
-"""What a walk has yielded so far: its account, its resume point, and the cut of each page.
-
-Pure bookkeeping, no I/O: ``PageStream`` feeds it the records each page brings and reads back
-the page to yield, the walk's ``WalkStatistics`` and its ``ResumePoint``.
-"""
+"""What a walk has yielded, with no I/O: its account, its resume point, and the cut of each page."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from typing import Any, Final, TypeVar
 
 import msgspec
 
+from ._decoding import RAW
 from ._exceptions import ResumePoint
 from ._http import Response
 from ._statistics import WalkStatistics
 from .models import BadRecord, Page
 
-__all__ = ["RESUME_IDS", "LazyIds", "Ledger", "clip", "entry_id", "is_empty", "order"]
-
 T = TypeVar("T")
-
-#: Ids of the last records yielded that a ``ResumePoint`` carries.
-RESUME_IDS: Final = 8
-_COUNTS: Final = (
-    "records", "pages", "requests", "drift_events", "duplicates_dropped", "records_recovered",
-    "unrecovered_drift", "bad_records",
-)  # fmt: skip
+RESUME_IDS: Final = 8  # the last ids yielded that a ResumePoint carries
 
 
 class LazyIds(Sequence[object]):
     """The ids of a page's records, each computed when asked for (raw records must be parsed)."""
 
-    __slots__ = ("_entries", "_record_id")
-
     def __init__(self, entries: Sequence[Any], record_id: Callable[[Any], object]) -> None:
-        self._entries = entries
-        self._record_id = record_id
+        self._entries, self._record_id = entries, record_id
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -48,31 +35,27 @@ class LazyIds(Sequence[object]):
 
 
 def entry_id(record_id: Callable[[Any], object], entry: Any) -> object:
-    """The id of a record, or of a ``BadRecord`` standing in its place."""
     return entry.id if isinstance(entry, BadRecord) else record_id(entry)
 
 
 class Ledger:
-    """Counts, position and the last ids yielded; ``entry_id`` reads a record's (or a
-    ``BadRecord``'s) id. It holds nothing of the walk's, so a pager can keep it after the walk
-    is dropped (and its fetches cancelled)."""
+    """Counts, position and the last ids yielded. It holds nothing of the walk's, so a pager can
+    keep it after the walk is dropped (and its fetches cancelled)."""
 
     def __init__(self, start: int, resume: ResumePoint | None, entry_id: Callable[[Any], object]):
-        self.counts = dict.fromkeys(_COUNTS, 0)
+        self.counts = {f.name: 0 for f in fields(WalkStatistics) if f.name != "complete"}
         self.position = resume.offset if resume else start
         self._tail: tuple[Sequence[object], ...] = (tuple(resume.last_ids),) if resume else ()
         self._entry_id = entry_id
         #: The page an items iterator is handing out, and the iterator over what is left of it.
         self.partial: tuple[Page[Any], Any] | None = None
-        #: The walk reached its end (not a break, an error or a close).
-        self.ended = False
+        self.ended = False  # the walk reached its end (not a break, an error or a close)
 
     def drift(self, duplicates: int, recovered: int, complete: bool) -> None:
-        counts = self.counts
-        counts["drift_events"] += 1
-        counts["duplicates_dropped"] += duplicates
-        counts["records_recovered"] += recovered
-        counts["unrecovered_drift"] += not complete
+        self.counts["drift_events"] += 1
+        self.counts["duplicates_dropped"] += duplicates
+        self.counts["records_recovered"] += recovered
+        self.counts["unrecovered_drift"] += not complete
 
     def statistics(self) -> WalkStatistics:
         counts = self.counts
@@ -84,11 +67,9 @@ class Ledger:
         position, tail = self.position, self._tail
         if self.partial is not None:  # records handed out one by one: count only those taken
             page, left = self.partial
-            remaining = left.__length_hint__()
-            if remaining:
-                taken = len(page.items) - remaining
-                position = page.offset + taken
-                tail = (*tail[:-1], LazyIds(page.items[:taken], self._entry_id))
+            if remaining := left.__length_hint__():
+                position = page.offset + len(page.items) - remaining
+                tail = (*tail[:-1], LazyIds(page.items[:-remaining], self._entry_id))
         ids = [record_id for ids in tail for record_id in ids][-RESUME_IDS:]
         return ResumePoint(position, tuple(ids))
 
@@ -107,38 +88,27 @@ class Ledger:
         from offset ``begin``), and whether ``max_items`` is reached with it."""
         full = False
         if max_items is not None:
-            room, kept = max_items - self.counts["records"], 0
-            for index, entry in enumerate(fresh):
-                kept += not isinstance(entry, BadRecord)
-                if kept > room:
-                    fresh = fresh[:index]
-                    break
-            full = kept >= room
+            room = max_items - self.counts["records"]
+            good = [i for i, entry in enumerate(fresh) if not isinstance(entry, BadRecord)]
+            full = len(good) >= room
+            if len(good) > room:
+                fresh = fresh[: good[room]]
+        items: tuple[Any, ...] = tuple(fresh)
+        rejected: tuple[BadRecord, ...] = ()
         unchanged: tuple[Any, ...] = ()
-        items: tuple[Any, ...]
-        rejected: tuple[BadRecord, ...]
         if page.unchanged:  # a 304: the fresh entries are ids of records not sent again
-            items, rejected, unchanged = (), (), tuple(fresh)
+            items, unchanged = (), items
         elif mixed:
-            items = tuple(e for e in fresh if not isinstance(e, BadRecord))
-            rejected = tuple(e for e in fresh if isinstance(e, BadRecord))
-        else:
-            items, rejected = tuple(fresh), ()
+            rejected = tuple(e for e in items if isinstance(e, BadRecord))
+            items = tuple(e for e in items if not isinstance(e, BadRecord))
         self.position = begin + max(0, len(fresh) - recovered)
-        if fresh:
-            # Ids, never records: records kept alive a page longer are freed from cold memory,
-            # which costs about as much as decoding them did (benchmarks/PROFILE.md).
+        if fresh:  # ids, not records: records kept a page longer cost as much as their decoding
             self._tail = (*self._tail[-1:], fresh_ids[: len(fresh)])
         self.counts["records"] += len(items) + len(unchanged)
         self.counts["bad_records"] += len(rejected)
-        cut: Page[T] = Page(
-            offset=self.position - len(fresh),
-            limit=page.limit,
-            items=items,
-            duration=page.duration,
-            timestamp=page.timestamp,
-            rejected=rejected,
-            unchanged=unchanged,
+        offset = self.position - len(fresh)
+        cut = msgspec.structs.replace(
+            page, offset=offset, items=items, rejected=rejected, unchanged=unchanged
         )
         return cut, full
 
@@ -150,14 +120,12 @@ def order(
     page's entries are its ids)."""
     if page.unchanged:
         return page.unchanged, page.unchanged
-    entries: Sequence[Any] = page.items
-    if page.rejected:
-        merged: list[Any] = list(page.items)
-        for bad in page.rejected:
-            merged.insert(bad.offset - page.offset, bad)
-        entries = merged
-    if cheap_ids and not page.rejected:
-        return tuple(map(record_id, page.items)), entries
+    if not page.rejected:
+        ids = tuple(map(record_id, page.items)) if cheap_ids else LazyIds(page.items, record_id)
+        return ids, page.items
+    entries: list[Any] = list(page.items)
+    for bad in page.rejected:
+        entries.insert(bad.offset - page.offset, bad)
     return LazyIds(entries, functools.partial(entry_id, record_id)), entries
 
 
@@ -169,18 +137,9 @@ def clip(page: Page[T], limit: int) -> Page[T]:
     return msgspec.structs.replace(page, items=items, rejected=rejected)
 
 
-class _Count(msgspec.Struct, gc=False):
-    data: list[msgspec.Raw] | None = None
-
-
-_COUNT: Final = msgspec.json.Decoder(_Count)
-
-
 def is_empty(response: Response) -> bool:
     """Whether a (small) 2xx body is a page with no records; False when unsure."""
-    if not 200 <= response.status < 300:
-        return False
     try:
-        return _COUNT.decode(response.body).data == []
+        return 200 <= response.status < 300 and RAW.page.decode(response.body).data == ()
     except (msgspec.DecodeError, RecursionError):
         return False

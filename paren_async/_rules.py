@@ -1,63 +1,51 @@
-"""Pure paging rules: which page to ask for next, and when a server is not paging at all.
-
-``Plan`` decides the next ``PageRequest`` from what pages brought back: the first page alone; then
-slow start, twice as many pages in flight after each page that came back as big as expected, up
-to ``concurrency``; after a short page, the next one alone to tell the end from a server
-capping pages; the end at a page that brings nothing new. ``Guard`` stops a walk on a server
-that ignores ``offset``. No I/O here: ``PageStream`` feeds them and does the fetching.
-"""
+"""Pure paging rules: ``Plan`` decides which page to ask for next, ``Guard`` stops a walk on a
+server that ignores ``offset``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from ._config import check_concurrency, check_non_negative, check_page_size
 from ._exceptions import PaginationError, ResumePoint, UsageError
 from ._validators import PageValidators
 
-__all__ = ["STALL_LIMIT", "Guard", "PageRequest", "Plan", "WalkSpec"]
-
-#: Pages in a row holding only records already yielded before the walk gives up: heavy drift
-#: can repeat a few pages running; a server ignoring offset repeats forever.
+#: Pages in a row of records already yielded before giving up: drift repeats a few pages
+#: running, a server ignoring offset repeats forever.
 STALL_LIMIT: Final = 10
 BadRecords = Literal["skip", "raise"]
 
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
+    """``overlap``: leading records expected to repeat what was yielded (the drift check).
+    ``confirm``: asked after a short page; only the overlap back is then the end. ``probe``: asked
+    without overlap after a page of only its overlap; empty is the end, else a cap of one record.
+    ``reread``: a drift re-read, whose records must come back whole (never conditional)."""
+
     offset: int
     limit: int
-    #: Leading records expected to repeat what was already yielded (the drift check).
     overlap: int = 0
-    #: Asked right after a short page that brought new records: the server just gave that many,
-    #: so if only the overlap comes back, that is the end.
     confirm: bool = False
-    #: Asked without an overlap, right after a page that brought only its overlap: empty is the
-    #: end, anything else is a server capping pages at one record (checked against what was seen).
     probe: bool = False
-    #: A drift re-read: never conditional (its records must come back whole).
     reread: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class WalkSpec:
-    """What to walk: where it starts, how big its pages are, and how far it may run ahead."""
+    """What to walk. ``attempts``: fetches of a page whose body is garbled (or states a 5xx);
+    ``validators``: conditional requests for a raw walk."""
 
     offset: int = 0
     page_size: int = 100
     max_items: int | None = None
     concurrency: int = 8
-    #: Overlap pages by one record to detect and repair drift (needs pages of 2 or more).
     drift_check: bool = True
-    #: Seconds the whole walk may take, or None.
     deadline: float | None = None
     resume: ResumePoint | None = None
     bad_records: BadRecords = "skip"
-    #: Fetches of one page whose body is garbled (or states a 5xx) before giving up.
     attempts: int = 4
-    #: Conditional requests for the pages the last walk saw a validator for (raw walks).
     validators: PageValidators | None = None
 
     @classmethod
@@ -95,30 +83,27 @@ class WalkSpec:
         """The request a walk starts with; None when ``max_items=0`` asks for nothing."""
         if self.max_items == 0:
             return None
-        if self.resume is None or not self.resume.last_ids:
-            limit = (
-                self.page_size if self.max_items is None else min(self.page_size, self.max_items)
-            )
-            return PageRequest(self.resume.offset if self.resume else self.offset, limit)
-        # Re-read half a page before the point: removals or inserts there while the walk was
-        # stopped shift its last record either way, and the stitcher finds it in this page.
-        reach = min(self.resume.offset, self.page_size // 2)
-        return PageRequest(self.resume.offset - reach, self.page_size, reach)
+        if self.resume and self.resume.last_ids:
+            # Half a page back: records removed or inserted there while stopped shift the last
+            # record yielded either way, and the stitcher finds it in this page.
+            reach = min(self.resume.offset, self.page_size // 2)
+            return PageRequest(self.resume.offset - reach, self.page_size, reach)
+        limit = self.page_size if self.max_items is None else min(self.page_size, self.max_items)
+        return PageRequest(self.resume.offset if self.resume else self.offset, limit)
 
 
 class Plan:
-    """The next page to ask for, the records it should hold, and how many may be in flight."""
+    """The next page to ask for and how many may be in flight: ``ramp``, doubled after each page
+    as big as expected; after a short page, the next alone, to tell the end from a ``cap`` (the
+    records per page the server really gives). Nothing is asked at or past ``end_at``."""
 
     def __init__(self, spec: WalkSpec) -> None:
         self.spec = spec
         self.next: PageRequest | None = spec.first()
         self._overlap = 1 if spec.drift_check and spec.page_size >= 2 else 0
-        #: Pages allowed in the window: twice as many after each page that came back as expected.
         self.ramp = 1
-        #: Records per page the server really gives, once a short page has shown it.
         self.cap: int | None = None
-        #: An offset at which a page came back empty: nothing is asked for at or past it.
-        self.end_at: int | None = None
+        self.end_at: float = float("inf")
 
     def assumed(self, request: PageRequest) -> int:
         return request.limit if self.cap is None else min(request.limit, self.cap)
@@ -126,19 +111,14 @@ class Plan:
     def take(self, expected_yield: int, yielded: int) -> PageRequest | None:
         """The next request to start, sized to ``max_items``; None when none should start."""
         request = self.next
-        if request is None:
-            return None
-        if self.end_at is not None and request.offset >= self.end_at:
+        if request is None or request.offset >= self.end_at:
             self.next = None
             return None
         if self.spec.max_items is not None:
             remaining = self.spec.max_items - yielded - expected_yield
             if remaining <= 0:
                 return None
-            limit = min(request.limit, remaining + request.overlap)
-            request = PageRequest(
-                request.offset, limit, request.overlap, request.confirm, request.probe
-            )
+            request = replace(request, limit=min(request.limit, remaining + request.overlap))
         self.next = self._after(request, self.assumed(request))
         return request
 
@@ -147,35 +127,25 @@ class Plan:
         return PageRequest(request.offset + received - overlap, self.spec.page_size, overlap)
 
     def came_back(self, request: PageRequest, assumed: int, received: int) -> bool:
-        """Learn from a page at the head; True when it was as big as expected (the window may
-        grow), False when the pages speculated past it must be dropped."""
+        """Learn from a page at the head; False when it was short: drop the pages past it."""
         if received == assumed:
             self.ramp *= 2
             return True
         self.ramp = 1
-        self.next = self._after_short(request, received)
+        if self.cap is not None and received > self.cap:  # the server gives more again
+            self.cap = None
+            self.next = self._after(request, received)
+        elif received > request.overlap:  # the end or a cap: the next page, alone, tells
+            self.cap = received
+            self.next = replace(self._after(request, received), confirm=True)
+        elif received == 0 or request.confirm:
+            self.next = None
+        else:  # only the overlap after a full page: the end, or a cap lowered to one record
+            self.next = PageRequest(request.offset + received, self.spec.page_size, 0, probe=True)
         return False
 
-    def _after_short(self, request: PageRequest, received: int) -> PageRequest | None:
-        if self.cap is not None and received > self.cap:
-            self.cap = None  # the server gives more again
-            return self._after(request, received)
-        if received == 0:
-            return None
-        if received > request.overlap:
-            # The end or a cap: the next page tells, with its overlap (removals in between are
-            # repaired as anywhere); only the overlap back is then the end.
-            self.cap = received
-            after = self._after(request, received)
-            return PageRequest(after.offset, after.limit, after.overlap, confirm=True)
-        if request.confirm:
-            return None
-        # Only the overlap after a full page: the end, or a cap lowered to one record.
-        return PageRequest(request.offset + received, self.spec.page_size, 0, probe=True)
-
     def empty_at(self, offset: int) -> None:
-        if self.end_at is None or offset < self.end_at:
-            self.end_at = offset
+        self.end_at = min(self.end_at, offset)
 
 
 class Guard:
@@ -183,22 +153,19 @@ class Guard:
 
     def __init__(self) -> None:
         self._previous: tuple[int, object] | None = None
-        self._repeats = 0
-        self._stalled = 0
+        self._repeats = self._stalled = 0
 
     def check(self, request: PageRequest, ids: Sequence[object], fresh: int) -> None:
-        received = len(ids)
-        previous, self._previous = self._previous, (request.offset, ids[0] if ids else None)
-        if previous is not None and received >= request.limit and previous[0] < request.offset:
-            self._repeats = self._repeats + 1 if previous[1] == ids[0] else 0
-            # A burst of page_size - 1 inserts repeats one page once; a server ignoring offset
-            # repeats it forever.
+        received, first = len(ids), ids[0] if ids else None
+        previous, self._previous = self._previous, (request.offset, first)
+        if previous and received >= request.limit and previous[0] < request.offset:
+            self._repeats = self._repeats + 1 if previous[1] == first else 0
+            # A burst of page_size - 1 inserts repeats a page once; ignoring offset, forever.
             if self._repeats >= (2 if received > 1 else 3):
                 raise PaginationError(
                     f"the server returned the same page for offset {request.offset} as for "
                     f"offset {previous[0]}: it seems to ignore the offset parameter"
                 )
-        # Drift can make one page all repeats; a run of them means the server is not paging.
         self._stalled = 0 if fresh or received <= request.overlap else self._stalled + 1
         if self._stalled >= STALL_LIMIT:
             raise PaginationError(
