@@ -8,7 +8,7 @@ there, and its ``__del__`` cancels every fetch at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from ._pagination import PageStream
@@ -66,22 +66,35 @@ class Items(Generic[T]):
         self.stream.close()
 
 
-class Records(Generic[T]):
-    """What ``pager.raw()`` returns: ``async for`` over it takes an ``Items`` that closes the
+class RawItems(Items[Any]):
+    """Raw records one by one, each copied to its own ``bytes`` only as it is handed out: the copy
+    lands in memory just freed by the previous one (cache-hot), and the page body is let go with
+    its last record. Copying a whole page up front costs a third of a raw walk's CPU."""
+
+    __slots__ = ()
+
+    async def __anext__(self) -> bytes:
+        for item in self._items:
+            return bytes(item)
+        return bytes(await Items.__anext__(self))
+
+
+class Records:
+    """What ``pager.raw()`` returns: ``async for`` over it takes a ``RawItems`` that closes the
     walk when dropped, even while the caller keeps this object."""
 
     __slots__ = ("_items", "_stream")
 
-    def __init__(self, stream: PageStream[T]) -> None:
+    def __init__(self, stream: PageStream[Any]) -> None:
         self._stream = stream
-        self._items: Items[T] | None = None
+        self._items: RawItems | None = None
 
-    def __aiter__(self) -> Items[T]:
-        return Items(self._stream)
+    def __aiter__(self) -> RawItems:
+        return RawItems(self._stream)
 
-    async def __anext__(self) -> T:  # used as an iterator itself: it owns one
+    async def __anext__(self) -> bytes:  # used as an iterator itself: it owns one
         if self._items is None:
-            self._items = Items(self._stream)
+            self._items = RawItems(self._stream)
         return await self._items.__anext__()
 
     async def aclose(self) -> None:

@@ -101,9 +101,11 @@ class Pager(Generic[T]):
     def __aiter__(self) -> Items[T]:
         return Items(self.pages())
 
-    def raw(self) -> Records[bytes]:
+    def raw(self) -> Records:
         """Each record's JSON bytes exactly as the server sent them."""
-        return Records(self.raw_pages())
+        stream = self._open(functools.partial(self._decode, codec=RAW), self._spec, False)
+        self._latest = stream.ledger
+        return Records(stream)
 
     async def collect(self) -> list[T]:
         """Every record of the walk in a list. For big walks prefer streaming (``async for``)."""

@@ -78,8 +78,12 @@ class Counters(Subscriber):
         self.retries_by_reason: Counter[str] = Counter()
 
     def on_response(self, event: ResponseEvent) -> None:
-        failed = event.error is not None and event.retry_delay is None
-        self.counts.update(requests=1, rate_limited=event.status == 429, failures=failed)
+        counts = self.counts  # once per request: plain increments, not Counter.update(**...)
+        counts["requests"] += 1
+        if event.status == 429:
+            counts["rate_limited"] += 1
+        if event.error is not None and event.retry_delay is None:
+            counts["failures"] += 1
 
     def on_retry(self, event: RetryEvent) -> None:
         self.retries_by_reason[_retry_reason(event.error)] += 1

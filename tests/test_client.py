@@ -130,6 +130,7 @@ class TestWalk:
             raws = [r async for r in client.locations().raw()]
             raw_pages = [p async for p in client.locations(page_size=50).raw_pages()]
         assert raws == [record(i) for i in range(250)]
+        assert {type(r) for r in raws} == {bytes}  # its own copy, not a view pinning the page
         assert [r for p in raw_pages for r in p.items] == raws
         assert [p.offset for p in raw_pages] == [0, 50, 99, 148, 197, 246]
         assert b"unknown_extra" in raws[0]
