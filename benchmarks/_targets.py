@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from . import _rounds
 from ._contenders import BY_KEY
 from ._memory import MemoryResult
 from ._scenarios import CellResult
@@ -214,6 +215,29 @@ def _measurements(speed: Sequence[SpeedTarget]) -> list[list[str]]:
     return rows
 
 
+def _round_trips(pairs: Sequence[Pair]) -> list[str]:
+    """What the latency ratios can reach: the walk's round trips against the count-aware loop's."""
+    rows = []
+    for pair in pairs:
+        cell = pair.result.cell
+        loop = _rounds.count_aware(cell.records, cell.concurrency)
+        walk = _rounds.paren_async(cell.records, cell.concurrency)
+        bound = f"{loop / walk:.2f}x"
+        rows.append([pair.setting, str(loop), str(walk), bound, f"{pair.ratio:.2f}x"])
+    if not rows:
+        return []
+    return [
+        "At 20 and 100 ms a walk's time is its round trips. The count-aware loop needs pages / "
+        "concurrency of them; paren-async also pays its slow start (one page, then twice as many "
+        "after each full one), pages of 99 new records (the drift overlap) and one request after "
+        "the last page to confirm the end (`shared/paren-api.md`: a short page is only a hint). "
+        "Round trips counted by `benchmarks/_rounds.py` (the real client on `MockTransport`):",
+        "",
+        *table(["setting", "count-aware loop", "paren-async", "bound", "measured"], rows, "lrrrr"),
+        "",
+    ]
+
+
 def section(
     cells: Sequence[CellResult], memory: Sequence[MemoryResult], memory_contenders: Sequence[str]
 ) -> list[str]:
@@ -251,6 +275,7 @@ def section(
             "llrrrrr",
         ),
         "",
+        *_round_trips(speed[-1].pairs),
         "### Earlier targets",
         "",
     ]

@@ -128,7 +128,9 @@ def test_the_four_issue_10_targets_are_stated_as_measured(report: tuple[str, Pat
     """Raw, typed c=4, collect() and the latency target each have a ratio and a verdict."""
     text, _ = report
     found = [row for row in _rows(text, "Targets") if row[0] not in {"walk", "setting"}]
-    rows, measured = found[:4], found[4:]
+    rows = found[:4]
+    measured = [row for row in found[4:] if len(row) == 7]
+    rounds = [row for row in found[4:] if len(row) == 5]
     walks = [row[0].split(",")[0] for row in rows]
     assert walks == ["`.raw()`", "typed", "`collect()`", "typed at 20 and 100 ms latency"]
     assert [row[4] for row in rows] == [">= 0.85x", ">= 0.92x", ">= 0.85x", ">= 0.90x"]
@@ -137,6 +139,11 @@ def test_the_four_issue_10_targets_are_stated_as_measured(report: tuple[str, Pat
         assert row[5] in {"met", "**missed**"}
     # Behind them: two rows (contender, baseline) for each of 3 + 4 settings.
     assert len(measured) == 2 * 7
+    # The latency settings' round trips: the loop needs fewer than the walk, which must find the end.
+    assert len(rounds) == 4
+    for _setting, loop, walk, bound, _measured in rounds:
+        assert 0 < int(loop) < int(walk)
+        assert _number(bound) == pytest.approx(int(loop) / int(walk), abs=0.01)
     assert all(_number(row[5]) >= PAGES for row in measured)  # requests per walk
     assert "Targets" in text.split("## Head to head", 1)[0]
 
