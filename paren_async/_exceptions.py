@@ -97,6 +97,8 @@ class TransportError(ParenError):
     plain-HTTP port, a body in an unsupported ``Content-Encoding``): those are not retried.
     """
 
+    transient = True
+
     def __init__(
         self,
         message: str,

@@ -212,11 +212,21 @@ def parse_timestamp(text: object) -> datetime | None:
 
 
 def scrubbed(request: Request, body: bytes) -> bytes:
-    """The body without the request's Basic token, should a server echo it back."""
+    """The body without the request's Basic token, should a server echo it back, also written
+    with JSON escapes (``\\/`` as PHP writes ``/`` by default, or ``\\u002b``)."""
     if request.credentials is None:
         return body
-    token = request.credentials.authorization.split()[-1].encode()
-    return body.replace(token, b"***") if token in body else body
+    return _echoed(request.credentials.authorization.split()[-1]).sub(b"***", body)
+
+
+def _echoed(token: str) -> re.Pattern[bytes]:
+    """The token written literally or with JSON escapes, character by character."""
+
+    def written(char: str) -> str:
+        forms = [re.escape(char), rf"\\u{ord(char):04x}", rf"\\u{ord(char):04X}"]
+        return "(?:" + "|".join([*forms, r"\\/"] if char == "/" else forms) + ")"
+
+    return re.compile("".join(map(written, token)).encode())
 
 
 def excerpt(body: bytes) -> str:
@@ -240,6 +250,7 @@ def error_messages(body: bytes) -> tuple[tuple[str, ...], int | None]:
 def make_api_error(
     request: Request, status: int, errors: tuple[str, ...], *, detail: str = ""
 ) -> APIError:
+    errors = tuple(scrubbed(request, e.encode()).decode() for e in errors)
     reason = "; ".join(errors) or detail or "no details in the response body"
     message = f"HTTP {status}: {reason}"
     cls = error_for_status(status)

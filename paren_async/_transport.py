@@ -86,7 +86,9 @@ class AiohttpTransport:
         client_timeout = self._timeouts.get(timeout)
         if client_timeout is None:
             total = timeout.attempt if owned else None
-            client_timeout = aiohttp.ClientTimeout(total, None, timeout.connect, timeout.read)
+            client_timeout = aiohttp.ClientTimeout(
+                total=total, sock_connect=timeout.connect, sock_read=timeout.read
+            )
             self._timeouts[timeout] = client_timeout
         try:
             with contextlib.nullcontext() if owned else anyio.fail_after(timeout.attempt):

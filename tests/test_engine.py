@@ -6,18 +6,21 @@ Each test is a regression test for an input of issue 10 section 2, written for i
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import time
 from typing import Any
 
 import pytest
 from conftest import fetch_tasks, settle
-from engine_support import Collection, body_of, mock_client
+from engine_support import FAST_RETRY, Collection, body_of, mock_client
 
 from paren_async import (
+    AuthenticationError,
     BadRecordEvent,
     DecodeError,
     EventHooks,
+    MockTransport,
     PaginationError,
     ParenClient,
     RecordError,
@@ -745,6 +748,32 @@ class TestSecondReview:
             with pytest.raises(Exception) as caught:  # noqa: PT011
                 await client.locations().collect()
         assert token not in str(caught.value) and "***" in str(caught.value)
+
+    @pytest.mark.parametrize("status", [200, 401])
+    @pytest.mark.parametrize("written", ["as is", "slash escaped", "unicode escaped"])
+    async def test_an_echoed_token_is_scrubbed_however_json_writes_it(
+        self, status: int, written: str
+    ) -> None:
+        """Regression (review): PHP writes '/' as '\\/' by default, other encoders '+' as
+        '\\u002B'; a token echoed in an error envelope (in a 200 or a 401) never shows."""
+        token = base64.b64encode(b"key:s3cr/et??>>").decode()  # holds '/', '+' and '='
+        assert {"/", "+"} <= set(token)
+        echoed = {
+            "as is": token,
+            "slash escaped": token.replace("/", "\\/"),
+            "unicode escaped": "".join(f"\\u{ord(c):04X}" if c in "/+=" else c for c in token),
+        }[written]
+        body = b'{"errors": ["bad header Basic %s"], "status_code": 401}' % echoed.encode()
+        transport = MockTransport(lambda request: Response(status, {}, body))
+        options: dict[str, Any] = {"transport": transport, "retry": FAST_RETRY}
+        async with ParenClient(
+            "key", "s3cr/et??>>", base_url="http://127.0.0.1:9", **options
+        ) as client:
+            with pytest.raises(AuthenticationError) as caught:
+                await client.locations().collect()
+        shown = f"{caught.value} {caught.value!r} {caught.value.errors}"
+        assert token not in shown and echoed not in shown and "Basic ***" in shown
+        assert transport.requests  # the envelope was served
 
     async def test_resume_on_a_capping_server_after_inserts_before_the_point(self) -> None:
         """The resumed walk checks every page against the last ids until it meets the last one:

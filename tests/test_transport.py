@@ -154,6 +154,45 @@ class TestFailuresARetryCannotChange:
         assert caught.value.attempts == 1
 
 
+class TestTimeoutWiring:
+    """Regression (review): connect and read limits reached aiohttp swapped, so a page slower
+    than ``connect`` seconds to its first byte failed. Each limit must bound its own phase."""
+
+    @pytest.mark.parametrize(
+        ("connect", "read", "completes"),
+        [(0.1, 2.0, True), (2.0, 0.1, False)],
+        ids=["short-connect-long-read", "long-connect-short-read"],
+    )
+    async def test_read_limits_the_wait_for_the_response(
+        self, connect: float, read: float, completes: bool
+    ) -> None:
+        from aiohttp import web
+
+        from paren_async import Request, Timeout
+
+        served: list[str] = []
+
+        async def slow(request: web.Request) -> web.Response:
+            served.append(request.path)
+            await asyncio.sleep(0.4)  # longer than the short limit, shorter than the long one
+            return web.Response(body=b"{}")
+
+        app = web.Application()
+        app.router.add_get("/slow", slow)
+        async with serving(app) as base:
+            transport = AiohttpTransport()
+            request = Request("GET", f"{base}/slow", timeout=Timeout(5.0, connect, read))
+            try:
+                if completes:
+                    assert (await transport.send(request)).status == 200
+                else:
+                    with pytest.raises(TimeoutError, match=r"read=0\.1s"):
+                        await transport.send(request)
+            finally:
+                await transport.aclose()
+        assert served == ["/slow"]  # the request reached the server: a read wait, not a connect
+
+
 @contextlib.asynccontextmanager
 async def serving(app: aiohttp.web.Application) -> AsyncIterator[str]:
     from aiohttp.test_utils import TestServer
