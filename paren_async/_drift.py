@@ -50,14 +50,20 @@ class Stitcher:
             if fresh_from < len(ids):
                 self.anchor = ids[-1]
 
+    def before_point(self, ids: Sequence[object]) -> bool:
+        """Whether a resumed walk has yet to meet its point and these ids hold none of its last."""
+        return self._resume_at is not _NONE and self._resumed.isdisjoint(ids)
+
     def place(self, ids: Sequence[object], *, checked: bool, probe: bool = False) -> int | None:
         """Index of the page's first record not yet yielded; None when records may be skipped
         (``checked``: asked with an overlap). A ``probe`` drops repeats, else is taken whole."""
         if self.anchor is _NONE:
             return 0
         if self._resume_at is not _NONE:
-            if self._resume_at in ids:
+            if self._resume_at in ids:  # met: after it all is new (seen before the point forgets)
+                last = _last_in(ids, self.seen())
                 self._resume_at, self._resumed = _NONE, frozenset()
+                return last + 1
             checked = True
         elif ids and ids[0] == self.anchor:
             return 1  # the common case, one comparison
