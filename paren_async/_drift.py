@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 _NONE: Final = object()  # no record yielded yet (an id may be None itself)
 MAX_REREADS: Final = 4
@@ -38,6 +38,7 @@ class Stitcher:
         self.anchor: object = _NONE
         self._resumed: frozenset[object] = frozenset(last_ids)
         self._resume_at: object = last_ids[-1] if last_ids else _NONE
+        self._held: list[tuple[object, Any]] = []
         self.accept(tuple(last_ids))
 
     def seen(self) -> set[object]:
@@ -50,13 +51,30 @@ class Stitcher:
             if fresh_from < len(ids):
                 self.anchor = ids[-1]
 
-    def before_point(self, ids: Sequence[object]) -> bool:
-        """Whether a resumed walk has yet to meet its point and these ids hold none of its last."""
-        return self._resume_at is not _NONE and self._resumed.isdisjoint(ids)
+    def hold(self, ids: Sequence[object], entries: Sequence[Any]) -> bool:
+        """Keep back a page that ends short of where a resumed walk's last ids can be and holds
+        none of them (a server capping pages below the re-read before the point): the earlier
+        walk yielded it, unless those ids are all gone (``release``). False: not such a page."""
+        if self._resume_at is _NONE or not self._resumed.isdisjoint(ids):
+            return False
+        repeat = bool(self._held) and bool(ids) and self._held[-1][0] == ids[0]  # the overlap
+        self._held += list(zip(ids, entries, strict=True))[repeat:]
+        return True
+
+    def release(self) -> list[Any]:
+        """The records held back, once a page shows the resumed walk's last ids are gone."""
+        held, self._held = self._held, []
+        return [entry for _, entry in held]
 
     def place(self, ids: Sequence[object], *, checked: bool, probe: bool = False) -> int | None:
         """Index of the page's first record not yet yielded; None when records may be skipped
         (``checked``: asked with an overlap). A ``probe`` drops repeats, else is taken whole."""
+        start = self._place(ids, checked, probe)
+        if start is not None:
+            self._held = []  # the point's ids were met, or the walk was never resumed
+        return start
+
+    def _place(self, ids: Sequence[object], checked: bool, probe: bool) -> int | None:
         if self.anchor is _NONE:
             return 0
         if self._resume_at is not _NONE:

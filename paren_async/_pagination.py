@@ -97,14 +97,9 @@ class PageStream(Generic[T]):
         self._context: contextvars.Context | None = None
         self._window: deque[_Slot] = deque()
         self._extra: set[asyncio.Task[Response]] = set()
-        #: Records of pages before a resume point's last ids, held back until those are met.
-        self._held: list[tuple[object, Any]] = []
-        resume = spec.resume
-        self._last_ids_by = (
-            -1
-            if resume is None
-            else (resume.offset + min(resume.offset, spec.page_size // 2) - len(resume.last_ids))
-        )
+        resume = spec.resume  # its last ids sit before this offset, with half a page of inserts
+        by = -1 if resume is None else resume.offset + min(resume.offset, spec.page_size // 2)
+        self._last_ids_by = by - len(resume.last_ids) if resume is not None else by
         self._stitcher = Stitcher(spec.resume.last_ids if spec.resume else ())
         self._plan = Plan(spec)
         self._guard = Guard()
@@ -265,24 +260,14 @@ class PageStream(Generic[T]):
         full = self._plan.came_back(request, slot.assumed, len(entries))
         if not full:  # the end or a cap: pages speculated past it start at wrong offsets
             self._cancel_window()
-        # A page ending short of where a resume point's last ids can be (up to half a page of
-        # inserts while stopped pushes them forward) and holding none of them: the earlier walk
-        # yielded it, unless those ids are all gone. Held back until one of them is met.
-        before = request.offset + len(ids) <= self._last_ids_by
-        held = before and self._stitcher.before_point(ids)
+        before = request.offset + len(ids) <= self._last_ids_by  # see Stitcher.hold
+        held = before and self._stitcher.hold(ids, entries)
         if held:
-            repeat = bool(self._held) and bool(ids) and self._held[-1][0] == ids[0]
-            self._held += list(zip(ids, entries, strict=True))[repeat:]
             start: int | None = len(ids)
         else:
             start = self._stitcher.place(ids, checked=request.overlap > 0, probe=request.probe)
-            if start is not None:  # met the point's ids, or no resume: nothing to hold
-                self._held.clear()
         recovered: list[Any] = []
-        if start is None and self._held:
-            # The point's last ids are all gone: what was kept back is yielded rather than lost.
-            recovered = [entry for _, entry in self._held]
-            self._held.clear()
+        if start is None and (recovered := self._stitcher.release()):  # its last ids are gone
             self._drift(request.offset, 0, len(recovered), complete=False)
             start = self._stitcher.place(ids, checked=True) or 0
         elif start is None:
