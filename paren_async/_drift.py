@@ -69,26 +69,27 @@ class Stitcher:
     def place(self, ids: Sequence[object], *, checked: bool, probe: bool = False) -> int | None:
         """Index of the page's first record not yet yielded; None when records may be skipped
         (``checked``: asked with an overlap). A ``probe`` drops repeats, else is taken whole."""
-        start = self._place(ids, checked, probe)
-        if start is not None:
-            self._held = []  # the point's ids were met, or the walk was never resumed
-        return start
-
-    def _place(self, ids: Sequence[object], checked: bool, probe: bool) -> int | None:
         if self.anchor is _NONE:
             return 0
         if self._resume_at is not _NONE:
-            if self._resume_at in ids:  # met: after it all is new (seen before the point forgets)
-                last = _last_in(ids, self.seen())
-                self._resume_at, self._resumed = _NONE, frozenset()
-                return last + 1
-            checked = True
-        elif ids and ids[0] == self.anchor:
+            return self._place_resumed(ids)
+        if ids and ids[0] == self.anchor:
             return 1  # the common case, one comparison
         if not checked and not probe:
             return 0
         last = _last_in(ids, self.seen())
         return last + 1 if last >= 0 or not checked else None
+
+    def _place_resumed(self, ids: Sequence[object]) -> int | None:
+        """Every page is checked until the resume point's last id is met: after the last id seen
+        all is new (records inserted before the point come first)."""
+        last = _last_in(ids, self.seen())
+        if self._resume_at in ids:  # met: the point's ids are forgotten from here on
+            self._resume_at, self._resumed = _NONE, frozenset()
+        if last < 0:
+            return None
+        self._held = []  # one of the point's ids was met: what was held is behind it
+        return last + 1
 
     @staticmethod
     def reread(page_offset: int, span: int) -> tuple[int, int]:

@@ -250,7 +250,6 @@ def error_messages(body: bytes) -> tuple[tuple[str, ...], int | None]:
 def make_api_error(
     request: Request, status: int, errors: tuple[str, ...], *, detail: str = ""
 ) -> APIError:
-    errors = tuple(scrubbed(request, e.encode()).decode() for e in errors)
     reason = "; ".join(errors) or detail or "no details in the response body"
     message = f"HTTP {status}: {reason}"
     cls = error_for_status(status)

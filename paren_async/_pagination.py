@@ -97,9 +97,7 @@ class PageStream(Generic[T]):
         self._context: contextvars.Context | None = None
         self._window: deque[_Slot] = deque()
         self._extra: set[asyncio.Task[Response]] = set()
-        resume = spec.resume  # its last ids sit before this offset, with half a page of inserts
-        by = -1 if resume is None else resume.offset + min(resume.offset, spec.page_size // 2)
-        self._last_ids_by = by - len(resume.last_ids) if resume is not None else by
+        self._last_ids_by = spec.last_ids_by()
         self._stitcher = Stitcher(spec.resume.last_ids if spec.resume else ())
         self._plan = Plan(spec)
         self._guard = Guard()

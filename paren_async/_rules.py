@@ -79,14 +79,23 @@ class WalkSpec:
             attempts=attempts,
         )
 
+    def _reach(self, resume: ResumePoint) -> int:
+        """Records re-read before a resume point: half a page, as records removed or inserted
+        there while the walk was stopped shift its last record yielded either way."""
+        return min(resume.offset, self.page_size // 2)
+
+    def last_ids_by(self) -> int:
+        """The offset a resume point's last ids end before, even after ``_reach`` inserts while
+        stopped; -1 for a walk not resumed."""
+        resume = self.resume
+        return -1 if resume is None else resume.offset + self._reach(resume) - len(resume.last_ids)
+
     def first(self) -> PageRequest | None:
         """The request a walk starts with; None when ``max_items=0`` asks for nothing."""
         if self.max_items == 0:
             return None
         if self.resume and self.resume.last_ids:
-            # Half a page back: records removed or inserted there while stopped shift the last
-            # record yielded either way, and the stitcher finds it in this page.
-            reach = min(self.resume.offset, self.page_size // 2)
+            reach = self._reach(self.resume)
             return PageRequest(self.resume.offset - reach, self.page_size, reach)
         limit = self.page_size if self.max_items is None else min(self.page_size, self.max_items)
         return PageRequest(self.resume.offset if self.resume else self.offset, limit)

@@ -137,9 +137,10 @@ class CycleDiff:
         if seen.evses != entry.evses:
             before = dict(evse_pairs(entry.evses))
             after = dict(evse_pairs(seen.evses))
-            for evse_id, status in after.items():
-                old = before.get(evse_id)  # None too for an EVSE that just appeared
-                if old != status:
+            # EVSEs still there first, then the ones gone; None stands for "not there".
+            for evse_id in {**after, **before}:
+                old, new = before.get(evse_id), after.get(evse_id)
+                if old != new:
                     events.append(
                         EvseStatusChanged(
                             cycle=cycle,
@@ -147,19 +148,7 @@ class CycleDiff:
                             location_id=seen.id,
                             evse_id=evse_id,
                             before=old,
-                            after=status,
-                        )
-                    )
-            for evse_id, status in before.items():
-                if evse_id not in after and status is not None:
-                    events.append(
-                        EvseStatusChanged(
-                            cycle=cycle,
-                            observed_at=at,
-                            location_id=seen.id,
-                            evse_id=evse_id,
-                            before=status,
-                            after=None,
+                            after=new,
                         )
                     )
             entry.evses = seen.evses
